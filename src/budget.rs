@@ -1,0 +1,216 @@
+//! One memory size in, every derived size out.
+//!
+//! The budget is the Lambda memory setting in MB (128 to 10,240). From it
+//! [`Budget::plan`] derives the worker threads, the chunk size, how many
+//! chunks may be alive at once (queued, decoding, waiting to be written), and
+//! the largest record accepted. Each derived number can be overridden; the
+//! plan is what the pipeline runs with and what `--explain` prints.
+//!
+//! The model behind the numbers (measured on the orders benchmark data): a
+//! chunk of `C` input bytes costs about `C` while it waits in the queue, and
+//! about `WORKING_SET_PER_CHUNK * C` while a worker decodes it into Arrow
+//! arrays and encodes those into Parquet pages. An encoded chunk waiting in the
+//! reorder window holds roughly half its input size.
+
+use std::fmt;
+
+/// Lambda grants one vCPU per this many MB of memory (up to six vCPUs).
+pub const MB_PER_VCPU: u64 = 1769;
+/// The most vCPUs a Lambda function gets (at 10,240 MB).
+pub const LAMBDA_MAX_VCPUS: usize = 6;
+/// Memory the process needs whatever the data: code, allocator, thread stacks (MB).
+pub const FIXED_OVERHEAD_MB: u64 = 20;
+/// Share of the budget left unplanned as headroom for allocator slack (percent).
+pub const HEADROOM_PERCENT: u64 = 25;
+/// Peak bytes a worker holds per input byte while decoding and encoding a chunk.
+pub const WORKING_SET_PER_CHUNK: u64 = 4;
+/// Smallest chunk the plan derives (bytes); smaller chunks spend more time on overhead.
+pub const MIN_CHUNK_BYTES: usize = 256 << 10; // 256 KiB
+/// Largest chunk the plan derives (bytes); larger ones stop helping throughput.
+pub const MAX_CHUNK_BYTES: usize = 32 << 20; // 32 MiB
+/// Default memory when neither the caller nor the Lambda environment says (MB).
+pub const DEFAULT_MEMORY_MB: u64 = 1024;
+/// The Lambda environment variable holding the function's memory size in MB.
+pub const LAMBDA_MEMORY_ENV: &str = "AWS_LAMBDA_FUNCTION_MEMORY_SIZE";
+
+/// The inputs to a plan: a memory size and optional overrides.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Budget {
+    memory_mb: u64,
+    threads: Option<usize>,
+    chunk_bytes: Option<usize>,
+    queue_depth: Option<usize>,
+    reorder_window: Option<usize>,
+    row_group_rows: Option<usize>,
+    cores: usize,
+}
+
+impl Default for Budget {
+    fn default() -> Self {
+        Budget::new(DEFAULT_MEMORY_MB)
+    }
+}
+
+impl Budget {
+    /// A budget of `memory_mb` MB with every size derived.
+    pub fn new(memory_mb: u64) -> Self {
+        Budget {
+            memory_mb,
+            threads: None,
+            chunk_bytes: None,
+            queue_depth: None,
+            reorder_window: None,
+            row_group_rows: None,
+            cores: std::thread::available_parallelism().map_or(1, |n| n.get()),
+        }
+    }
+
+    /// The budget from `AWS_LAMBDA_FUNCTION_MEMORY_SIZE` when it is set and
+    /// valid, else [`DEFAULT_MEMORY_MB`].
+    pub fn from_env() -> Self {
+        let mb = std::env::var(LAMBDA_MEMORY_ENV).ok().and_then(|v| v.trim().parse().ok()).unwrap_or(DEFAULT_MEMORY_MB);
+        Budget::new(mb)
+    }
+
+    pub fn memory_mb(&self) -> u64 {
+        self.memory_mb
+    }
+
+    /// Worker threads. Default: one per 1,769 MB (Lambda's vCPU grant), at
+    /// least one, never more than the cores present.
+    pub fn threads(mut self, n: usize) -> Self {
+        self.threads = Some(n);
+        self
+    }
+
+    /// Largest chunk in bytes, which is also the largest record accepted.
+    /// Default: derived from the memory left after threads and queues.
+    pub fn chunk_bytes(mut self, n: usize) -> Self {
+        self.chunk_bytes = Some(n);
+        self
+    }
+
+    /// Chunks split and waiting for a worker. Default: one per thread.
+    pub fn queue_depth(mut self, n: usize) -> Self {
+        self.queue_depth = Some(n);
+        self
+    }
+
+    /// Encoded chunks that may wait for an earlier one to be written. Default:
+    /// one per thread.
+    pub fn reorder_window(mut self, n: usize) -> Self {
+        self.reorder_window = Some(n);
+        self
+    }
+
+    /// Most rows in one Parquet row group. Default: 1,048,576 (parquet's own
+    /// default); a chunk always ends a row group, so groups are usually smaller.
+    pub fn row_group_rows(mut self, n: usize) -> Self {
+        self.row_group_rows = Some(n);
+        self
+    }
+
+    /// Pretends the machine has `n` cores (for tests and planning elsewhere).
+    pub fn cores(mut self, n: usize) -> Self {
+        self.cores = n.max(1);
+        self
+    }
+
+    /// Derives every size.
+    pub fn plan(&self) -> crate::Result<Plan> {
+        if self.memory_mb < 64 {
+            return Err(crate::Error::spec(format!(
+                "memory budget of {} MB is too small; sluicegate needs at least 64 MB",
+                self.memory_mb
+            )));
+        }
+        let lambda_vcpus = self.memory_mb.div_ceil(MB_PER_VCPU) as usize;
+        let threads = self.threads.unwrap_or_else(|| lambda_vcpus.clamp(1, LAMBDA_MAX_VCPUS).min(self.cores)).max(1);
+        let queue_depth = self.queue_depth.unwrap_or(threads).max(1);
+        let reorder_window = self.reorder_window.unwrap_or(threads).max(1);
+
+        let usable = (self.memory_mb * (100 - HEADROOM_PERCENT) / 100).saturating_sub(FIXED_OVERHEAD_MB) << 20;
+        // Chunks alive at once: in the queue (C each), in workers
+        // (WORKING_SET_PER_CHUNK * C each), in the reorder window (C / 2 each).
+        let units = 2 * (queue_depth as u64 + WORKING_SET_PER_CHUNK * threads as u64) + reorder_window as u64;
+        let derived = ((2 * usable / units) as usize).clamp(MIN_CHUNK_BYTES, MAX_CHUNK_BYTES);
+        let chunk_bytes = self.chunk_bytes.unwrap_or(derived).max(1);
+        Ok(Plan {
+            memory_mb: self.memory_mb,
+            threads,
+            chunk_bytes,
+            queue_depth,
+            reorder_window,
+            row_group_rows: self.row_group_rows.unwrap_or(1 << 20).max(1),
+        })
+    }
+}
+
+/// The sizes a pipeline runs with.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Plan {
+    pub memory_mb: u64,
+    pub threads: usize,
+    /// Largest chunk, and so the largest record, in bytes.
+    pub chunk_bytes: usize,
+    pub queue_depth: usize,
+    pub reorder_window: usize,
+    pub row_group_rows: usize,
+}
+
+impl Plan {
+    /// Chunks that may be alive at once, from split to written.
+    pub fn chunks_in_flight(&self) -> usize {
+        self.queue_depth + self.threads + self.reorder_window
+    }
+}
+
+impl fmt::Display for Plan {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "memory budget     {} MB", self.memory_mb)?;
+        writeln!(f, "worker threads    {}", self.threads)?;
+        writeln!(f, "chunk size        {} KiB (also the largest record)", self.chunk_bytes >> 10)?;
+        writeln!(f, "queue depth       {} chunks", self.queue_depth)?;
+        writeln!(f, "reorder window    {} chunks", self.reorder_window)?;
+        writeln!(f, "chunks in flight  {} at most", self.chunks_in_flight())?;
+        write!(f, "row group         {} rows at most (one chunk ends a group)", self.row_group_rows)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lambda_vcpu_grant_decides_threads() {
+        assert_eq!(Budget::new(128).cores(16).plan().unwrap().threads, 1);
+        assert_eq!(Budget::new(1769).cores(16).plan().unwrap().threads, 1);
+        assert_eq!(Budget::new(1770).cores(16).plan().unwrap().threads, 2);
+        assert_eq!(Budget::new(3008).cores(16).plan().unwrap().threads, 2);
+        assert_eq!(Budget::new(10240).cores(16).plan().unwrap().threads, 6);
+        assert_eq!(Budget::new(10240).cores(2).plan().unwrap().threads, 2);
+    }
+
+    #[test]
+    fn chunk_shrinks_with_threads_and_stays_in_bounds() {
+        let one = Budget::new(128).threads(1).plan().unwrap();
+        let two = Budget::new(128).threads(2).plan().unwrap();
+        assert!(two.chunk_bytes < one.chunk_bytes);
+        let huge = Budget::new(10240).plan().unwrap();
+        assert_eq!(huge.chunk_bytes, MAX_CHUNK_BYTES);
+        let tiny = Budget::new(64).threads(64).plan().unwrap();
+        assert_eq!(tiny.chunk_bytes, MIN_CHUNK_BYTES);
+    }
+
+    #[test]
+    fn overrides_win() {
+        let p = Budget::new(512).threads(3).chunk_bytes(1000).queue_depth(5).reorder_window(7).plan().unwrap();
+        assert_eq!((p.threads, p.chunk_bytes, p.queue_depth, p.reorder_window), (3, 1000, 5, 7));
+    }
+
+    #[test]
+    fn too_small_budget_is_a_spec_error() {
+        let err = Budget::new(32).plan().unwrap_err();
+        assert_eq!(err.kind().code(), "spec-error");
+    }
+}

@@ -1,0 +1,316 @@
+//! CSV chunk to `RecordBatch`, with csv-core: fields are unescaped into one
+//! reused buffer and parsed from there into the column builders, so no
+//! field becomes a `String`.
+
+use std::sync::Arc;
+
+use arrow_array::RecordBatch;
+use arrow_schema::SchemaRef;
+use csv_core::{ReadRecordResult, Reader, ReaderBuilder, Terminator};
+
+use super::{ColumnBuilder, FieldError};
+use crate::error::{show_value, Error, ErrorKind, Result};
+use crate::spec::{type_name, CsvOptions, Schema};
+use crate::split::Chunk;
+
+/// Buffers a worker reuses from chunk to chunk.
+#[derive(Default)]
+pub struct Scratch {
+    out: Vec<u8>,
+    ends: Vec<usize>,
+}
+
+/// Decodes CSV chunks of one dialect into batches of one schema.
+pub struct CsvDecoder {
+    schema: Schema,
+    arrow: SchemaRef,
+    options: CsvOptions,
+    /// For each CSV field, the schema column it fills (`None`: not read).
+    field_map: Vec<Option<usize>>,
+    /// The null markers are the empty field alone (the common case, tested first).
+    only_empty_is_null: bool,
+}
+
+impl CsvDecoder {
+    /// A decoder for `schema`. With a `header`, fields are matched to columns
+    /// by name (every column must be present; other fields are skipped);
+    /// without one, by position.
+    pub fn new(schema: &Schema, options: &CsvOptions, header: Option<&[String]>) -> Result<Self> {
+        options.validate()?;
+        let field_map = match header {
+            None => (0..schema.len()).map(Some).collect(),
+            Some(names) => {
+                for (i, n) in names.iter().enumerate() {
+                    if names[..i].contains(n) {
+                        return Err(Error::spec(format!("the CSV header names column {n:?} twice")));
+                    }
+                }
+                let missing: Vec<&str> =
+                    schema.columns.iter().filter(|c| !names.contains(&c.name)).map(|c| c.name.as_str()).collect();
+                if !missing.is_empty() {
+                    return Err(Error::spec(format!(
+                        "the CSV header has no column {} that the schema lists (header: {})",
+                        missing.iter().map(|m| format!("{m:?}")).collect::<Vec<_>>().join(", "),
+                        names.join(",")
+                    )));
+                }
+                names.iter().map(|n| schema.columns.iter().position(|c| &c.name == n)).collect()
+            }
+        };
+        Ok(CsvDecoder {
+            schema: schema.clone(),
+            arrow: schema.arrow(),
+            options: options.clone(),
+            field_map,
+            only_empty_is_null: options.null_markers.len() == 1 && options.null_markers[0].is_empty(),
+        })
+    }
+
+    pub fn arrow_schema(&self) -> &SchemaRef {
+        &self.arrow
+    }
+
+    fn reader(&self) -> Reader {
+        ReaderBuilder::new()
+            .delimiter(self.options.delimiter)
+            .quote(self.options.quote)
+            .escape(self.options.escape)
+            .double_quote(true)
+            .terminator(Terminator::CRLF)
+            .build()
+    }
+
+    /// Reads the header record's field names.
+    pub fn header_names(options: &CsvOptions, header: &Chunk) -> Result<Vec<String>> {
+        let decoder = CsvDecoder {
+            schema: Schema { columns: Vec::new() },
+            arrow: Arc::new(arrow_schema::Schema::empty()),
+            options: options.clone(),
+            field_map: Vec::new(),
+            only_empty_is_null: true,
+        };
+        let mut names = Vec::new();
+        let mut scratch = Scratch::default();
+        decoder.each_record(header, &mut scratch, |fields, _| {
+            for f in fields {
+                let name = std::str::from_utf8(f).map_err(|_| (ErrorKind::InvalidUtf8, None, f.to_vec()))?;
+                names.push(name.to_string());
+            }
+            Ok(())
+        })?;
+        Ok(names)
+    }
+
+    /// Decodes a chunk of whole records. Errors carry the record's line,
+    /// byte offset, column and value; the record index is relative to the chunk.
+    pub fn decode(&self, chunk: &Chunk, scratch: &mut Scratch) -> Result<RecordBatch> {
+        let data = &chunk.data[..];
+        let max_rows = bytecount::count(data, b'\n') + 1;
+        let mut builders: Vec<ColumnBuilder> =
+            self.schema.columns.iter().map(|c| ColumnBuilder::new(c, max_rows, data.len() / 4)).collect();
+        let utf8_checked = simdutf8::basic::from_utf8(data).is_ok();
+        let expected = self.field_map.len();
+        let mut rows = 0usize;
+        self.each_record(chunk, scratch, |fields, _| {
+            if fields.len() != expected {
+                return Err((ErrorKind::FieldCount { expected, found: fields.len() }, None, Vec::new()));
+            }
+            for (i, field) in fields.enumerate() {
+                let Some(c) = self.field_map[i] else { continue };
+                let builder = &mut builders[c];
+                if self.is_null(field) {
+                    if !self.schema.columns[c].nullable {
+                        return Err((ErrorKind::NullInNonNullable, Some(c), field.to_vec()));
+                    }
+                    builder.append_null();
+                } else if let Err(e) = builder.append(field, utf8_checked) {
+                    let kind = match e {
+                        FieldError::Parse => {
+                            ErrorKind::Parse { expected: type_name(&self.schema.columns[c].data_type) }
+                        }
+                        FieldError::Utf8 => ErrorKind::InvalidUtf8,
+                    };
+                    return Err((kind, Some(c), field.to_vec()));
+                }
+            }
+            rows += 1;
+            Ok(())
+        })?;
+        let columns = builders.into_iter().map(ColumnBuilder::finish).collect();
+        RecordBatch::try_new(Arc::clone(&self.arrow), columns).map_err(Error::encode)
+    }
+
+    #[inline]
+    fn is_null(&self, field: &[u8]) -> bool {
+        if self.only_empty_is_null {
+            field.is_empty()
+        } else {
+            self.options.null_markers.iter().any(|m| m.as_bytes() == field)
+        }
+    }
+
+    /// Runs `on_record` over every record of the chunk with an iterator over
+    /// its unescaped fields. A callback error (kind, column, value) becomes
+    /// an [`Error`] located at the record.
+    fn each_record<F>(&self, chunk: &Chunk, scratch: &mut Scratch, mut on_record: F) -> Result<()>
+    where
+        F: FnMut(Fields<'_>, &[u8]) -> std::result::Result<(), RecordError>,
+    {
+        let data = &chunk.data[..];
+        if scratch.out.len() < 4096 {
+            scratch.out.resize(4096, 0);
+        }
+        if scratch.ends.len() < 64 {
+            scratch.ends.resize(64, 0);
+        }
+        let mut rdr = self.reader();
+        let (mut pos, mut out_len, mut nends, mut start) = (0, 0, 0, 0);
+        let mut record = 0u64;
+        loop {
+            let (res, nin, nout, nend) =
+                rdr.read_record(&data[pos..], &mut scratch.out[out_len..], &mut scratch.ends[nends..]);
+            pos += nin;
+            out_len += nout;
+            nends += nend;
+            match res {
+                ReadRecordResult::InputEmpty => {}
+                ReadRecordResult::OutputFull => {
+                    let n = scratch.out.len() * 2;
+                    scratch.out.resize(n, 0);
+                }
+                ReadRecordResult::OutputEndsFull => {
+                    let n = scratch.ends.len() * 2;
+                    scratch.ends.resize(n, 0);
+                }
+                ReadRecordResult::Record => {
+                    let raw = &data[start..pos];
+                    let located = |kind: ErrorKind, column: Option<usize>, value: Option<Vec<u8>>| {
+                        let mut loc = chunk.location(start, record);
+                        loc.column = column.map(|c| self.column_name(c));
+                        loc.value = value.map(|v| show_value(&v));
+                        Error::new(kind).at(loc)
+                    };
+                    if memchr::memchr(self.options.quote, raw).is_some() {
+                        if let Err(kind) = check_quotes(raw, &self.options) {
+                            return Err(located(kind, None, Some(raw.to_vec())));
+                        }
+                    }
+                    let fields = Fields { out: &scratch.out[..out_len], ends: &scratch.ends[..nends], i: 0, start: 0 };
+                    if let Err((kind, column, value)) = on_record(fields, raw) {
+                        let value = if value.is_empty() && column.is_none() { raw.to_vec() } else { value };
+                        return Err(located(kind, column, Some(value)));
+                    }
+                    record += 1;
+                    out_len = 0;
+                    nends = 0;
+                    start = pos;
+                }
+                ReadRecordResult::End => return Ok(()),
+            }
+        }
+    }
+
+    fn column_name(&self, c: usize) -> String {
+        self.schema.columns.get(c).map_or_else(|| format!("#{c}"), |col| col.name.clone())
+    }
+}
+
+/// What a record callback reports: the kind, the schema column, the value.
+type RecordError = (ErrorKind, Option<usize>, Vec<u8>);
+
+/// The unescaped fields of one record.
+struct Fields<'a> {
+    out: &'a [u8],
+    ends: &'a [usize],
+    i: usize,
+    start: usize,
+}
+
+impl<'a> Iterator for Fields<'a> {
+    type Item = &'a [u8];
+
+    #[inline]
+    fn next(&mut self) -> Option<&'a [u8]> {
+        let end = *self.ends.get(self.i)?;
+        let field = &self.out[self.start..end];
+        self.i += 1;
+        self.start = end;
+        Some(field)
+    }
+}
+
+impl Fields<'_> {
+    /// Fields not yet taken.
+    fn len(&self) -> usize {
+        self.ends.len() - self.i
+    }
+}
+
+/// Checks the quoting of one raw record against RFC 4180 (with an optional
+/// escape character): a quote opens a field only at its start, and a
+/// closing quote is followed by a delimiter, a line break or another quote.
+/// csv-core reads such text leniently; we refuse it, because a lenient read
+/// of broken quoting silently shifts fields.
+fn check_quotes(raw: &[u8], o: &CsvOptions) -> std::result::Result<(), ErrorKind> {
+    #[derive(PartialEq)]
+    enum S {
+        FieldStart,
+        Unquoted,
+        Quoted,
+        AfterQuote,
+    }
+    let mut s = S::FieldStart;
+    let mut i = 0;
+    while i < raw.len() {
+        let b = raw[i];
+        s = match s {
+            S::FieldStart | S::Unquoted if b == o.delimiter || b == b'\n' || b == b'\r' => S::FieldStart,
+            S::FieldStart if b == o.quote => S::Quoted,
+            S::FieldStart | S::Unquoted if b == o.quote => return Err(ErrorKind::MalformedQuote),
+            S::FieldStart | S::Unquoted => S::Unquoted,
+            S::Quoted => {
+                // Jump to the next quote (or escape) in one step.
+                let next = match o.escape {
+                    Some(e) => memchr::memchr2(o.quote, e, &raw[i..]),
+                    None => memchr::memchr(o.quote, &raw[i..]),
+                };
+                match next {
+                    None => return Err(ErrorKind::UnterminatedQuote),
+                    Some(k) => {
+                        i += k;
+                        if Some(raw[i]) == o.escape {
+                            i += 2;
+                            continue;
+                        }
+                        S::AfterQuote
+                    }
+                }
+            }
+            S::AfterQuote if b == o.quote => S::Quoted,
+            S::AfterQuote if b == o.delimiter || b == b'\n' || b == b'\r' => S::FieldStart,
+            S::AfterQuote => return Err(ErrorKind::MalformedQuote),
+        };
+        i += 1;
+    }
+    if s == S::Quoted {
+        return Err(ErrorKind::UnterminatedQuote);
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quoting_rules() {
+        let o = CsvOptions::default();
+        assert_eq!(check_quotes(b"a,\"b,\"\"c\"\"\n\",d\n", &o), Ok(()));
+        assert_eq!(check_quotes(b"\"\"\n", &o), Ok(()));
+        assert_eq!(check_quotes(b"a,b\"c\n", &o), Err(ErrorKind::MalformedQuote));
+        assert_eq!(check_quotes(b"a,\"b\"c\n", &o), Err(ErrorKind::MalformedQuote));
+        assert_eq!(check_quotes(b"a,\"bc\n", &o), Err(ErrorKind::UnterminatedQuote));
+        let e = CsvOptions { escape: Some(b'\\'), ..CsvOptions::default() };
+        assert_eq!(check_quotes(b"a,\"b\\\"c\"\n", &e), Ok(()));
+    }
+}

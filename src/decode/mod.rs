@@ -1,0 +1,207 @@
+//! Chunk bytes to Arrow arrays, straight into typed builders. One file per
+//! input format; the typed builders and the value parsers are shared.
+
+mod csv;
+pub mod value;
+
+use std::sync::Arc;
+
+use arrow_array::builder::{
+    BooleanBuilder, Date32Builder, Decimal128Builder, Float32Builder, Float64Builder, Int16Builder, Int32Builder,
+    Int64Builder, Int8Builder, StringBuilder, UInt16Builder, UInt32Builder, UInt64Builder, UInt8Builder,
+};
+use arrow_array::types::{
+    TimestampMicrosecondType, TimestampMillisecondType, TimestampNanosecondType, TimestampSecondType,
+};
+use arrow_array::{ArrayRef, PrimitiveArray};
+use arrow_buffer::{NullBufferBuilder, ScalarBuffer};
+use arrow_schema::{DataType, TimeUnit};
+
+pub use self::csv::{CsvDecoder, Scratch};
+use self::value::TimestampParser;
+use crate::spec::Column;
+
+/// Why one field could not be appended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum FieldError {
+    Parse,
+    Utf8,
+}
+
+/// A typed builder for one column, fed field bytes.
+pub(crate) enum ColumnBuilder {
+    Bool(BooleanBuilder),
+    I8(Int8Builder),
+    I16(Int16Builder),
+    I32(Int32Builder),
+    I64(Int64Builder),
+    U8(UInt8Builder),
+    U16(UInt16Builder),
+    U32(UInt32Builder),
+    U64(UInt64Builder),
+    F32(Float32Builder),
+    F64(Float64Builder),
+    Str(StringBuilder),
+    Decimal {
+        builder: Decimal128Builder,
+        precision: u8,
+        scale: i8,
+    },
+    Date {
+        builder: Date32Builder,
+        format: Option<String>,
+    },
+    Timestamp {
+        values: Vec<i64>,
+        nulls: NullBufferBuilder,
+        parser: TimestampParser,
+        unit: TimeUnit,
+        tz: Option<Arc<str>>,
+    },
+}
+
+impl ColumnBuilder {
+    /// A builder for `column` with room for `rows` values and, for strings,
+    /// `bytes` bytes of text.
+    pub(crate) fn new(column: &Column, rows: usize, bytes: usize) -> Self {
+        match &column.data_type {
+            DataType::Boolean => ColumnBuilder::Bool(BooleanBuilder::with_capacity(rows)),
+            DataType::Int8 => ColumnBuilder::I8(Int8Builder::with_capacity(rows)),
+            DataType::Int16 => ColumnBuilder::I16(Int16Builder::with_capacity(rows)),
+            DataType::Int32 => ColumnBuilder::I32(Int32Builder::with_capacity(rows)),
+            DataType::Int64 => ColumnBuilder::I64(Int64Builder::with_capacity(rows)),
+            DataType::UInt8 => ColumnBuilder::U8(UInt8Builder::with_capacity(rows)),
+            DataType::UInt16 => ColumnBuilder::U16(UInt16Builder::with_capacity(rows)),
+            DataType::UInt32 => ColumnBuilder::U32(UInt32Builder::with_capacity(rows)),
+            DataType::UInt64 => ColumnBuilder::U64(UInt64Builder::with_capacity(rows)),
+            DataType::Float32 => ColumnBuilder::F32(Float32Builder::with_capacity(rows)),
+            DataType::Float64 => ColumnBuilder::F64(Float64Builder::with_capacity(rows)),
+            DataType::Utf8 => ColumnBuilder::Str(StringBuilder::with_capacity(rows, bytes)),
+            DataType::Decimal128(p, s) => ColumnBuilder::Decimal {
+                builder: Decimal128Builder::with_capacity(rows)
+                    .with_precision_and_scale(*p, *s)
+                    .expect("the schema checked precision and scale"),
+                precision: *p,
+                scale: *s,
+            },
+            DataType::Date32 => {
+                ColumnBuilder::Date { builder: Date32Builder::with_capacity(rows), format: column.format.clone() }
+            }
+            DataType::Timestamp(unit, tz) => ColumnBuilder::Timestamp {
+                values: Vec::with_capacity(rows),
+                nulls: NullBufferBuilder::new(rows),
+                parser: TimestampParser::new(*unit, tz.as_deref(), column.format.clone()),
+                unit: *unit,
+                tz: tz.clone(),
+            },
+            other => unreachable!("the schema admits no {other} columns"),
+        }
+    }
+
+    /// Appends one value. `utf8_checked` says the bytes are already known to
+    /// be UTF-8 (the whole chunk was validated at once).
+    #[inline]
+    pub(crate) fn append(&mut self, s: &[u8], utf8_checked: bool) -> Result<(), FieldError> {
+        use self::value::{parse_bool, parse_date, parse_decimal, parse_float, parse_int};
+        macro_rules! push {
+            ($b:expr, $v:expr) => {{
+                $b.append_value($v.ok_or(FieldError::Parse)?);
+                Ok(())
+            }};
+        }
+        match self {
+            ColumnBuilder::Bool(b) => push!(b, parse_bool(s)),
+            ColumnBuilder::I8(b) => push!(b, parse_int(s)),
+            ColumnBuilder::I16(b) => push!(b, parse_int(s)),
+            ColumnBuilder::I32(b) => push!(b, parse_int(s)),
+            ColumnBuilder::I64(b) => push!(b, parse_int(s)),
+            ColumnBuilder::U8(b) => push!(b, parse_int(s)),
+            ColumnBuilder::U16(b) => push!(b, parse_int(s)),
+            ColumnBuilder::U32(b) => push!(b, parse_int(s)),
+            ColumnBuilder::U64(b) => push!(b, parse_int(s)),
+            ColumnBuilder::F32(b) => push!(b, parse_float(s)),
+            ColumnBuilder::F64(b) => push!(b, parse_float(s)),
+            ColumnBuilder::Str(b) => {
+                let text = if utf8_checked {
+                    // SAFETY: the caller validated the whole chunk as UTF-8,
+                    // and fields are cut at ASCII bytes (delimiter, quote,
+                    // line break), never inside a multi-byte character.
+                    unsafe { std::str::from_utf8_unchecked(s) }
+                } else {
+                    simdutf8::basic::from_utf8(s).map_err(|_| FieldError::Utf8)?
+                };
+                b.append_value(text);
+                Ok(())
+            }
+            ColumnBuilder::Decimal { builder, precision, scale } => {
+                push!(builder, parse_decimal(s, *precision, *scale))
+            }
+            ColumnBuilder::Date { builder, format } => push!(builder, parse_date(s, format.as_deref())),
+            ColumnBuilder::Timestamp { values, nulls, parser, .. } => {
+                values.push(parser.parse(s).ok_or(FieldError::Parse)?);
+                nulls.append_non_null();
+                Ok(())
+            }
+        }
+    }
+
+    pub(crate) fn append_null(&mut self) {
+        match self {
+            ColumnBuilder::Bool(b) => b.append_null(),
+            ColumnBuilder::I8(b) => b.append_null(),
+            ColumnBuilder::I16(b) => b.append_null(),
+            ColumnBuilder::I32(b) => b.append_null(),
+            ColumnBuilder::I64(b) => b.append_null(),
+            ColumnBuilder::U8(b) => b.append_null(),
+            ColumnBuilder::U16(b) => b.append_null(),
+            ColumnBuilder::U32(b) => b.append_null(),
+            ColumnBuilder::U64(b) => b.append_null(),
+            ColumnBuilder::F32(b) => b.append_null(),
+            ColumnBuilder::F64(b) => b.append_null(),
+            ColumnBuilder::Str(b) => b.append_null(),
+            ColumnBuilder::Decimal { builder, .. } => builder.append_null(),
+            ColumnBuilder::Date { builder, .. } => builder.append_null(),
+            ColumnBuilder::Timestamp { values, nulls, .. } => {
+                values.push(0);
+                nulls.append_null();
+            }
+        }
+    }
+
+    pub(crate) fn finish(self) -> ArrayRef {
+        match self {
+            ColumnBuilder::Bool(mut b) => Arc::new(b.finish()),
+            ColumnBuilder::I8(mut b) => Arc::new(b.finish()),
+            ColumnBuilder::I16(mut b) => Arc::new(b.finish()),
+            ColumnBuilder::I32(mut b) => Arc::new(b.finish()),
+            ColumnBuilder::I64(mut b) => Arc::new(b.finish()),
+            ColumnBuilder::U8(mut b) => Arc::new(b.finish()),
+            ColumnBuilder::U16(mut b) => Arc::new(b.finish()),
+            ColumnBuilder::U32(mut b) => Arc::new(b.finish()),
+            ColumnBuilder::U64(mut b) => Arc::new(b.finish()),
+            ColumnBuilder::F32(mut b) => Arc::new(b.finish()),
+            ColumnBuilder::F64(mut b) => Arc::new(b.finish()),
+            ColumnBuilder::Str(mut b) => Arc::new(b.finish()),
+            ColumnBuilder::Decimal { mut builder, .. } => Arc::new(builder.finish()),
+            ColumnBuilder::Date { mut builder, .. } => Arc::new(builder.finish()),
+            ColumnBuilder::Timestamp { values, mut nulls, unit, tz, .. } => {
+                let values = ScalarBuffer::from(values);
+                let nulls = nulls.finish();
+                match unit {
+                    TimeUnit::Second => {
+                        Arc::new(PrimitiveArray::<TimestampSecondType>::new(values, nulls).with_timezone_opt(tz))
+                    }
+                    TimeUnit::Millisecond => {
+                        Arc::new(PrimitiveArray::<TimestampMillisecondType>::new(values, nulls).with_timezone_opt(tz))
+                    }
+                    TimeUnit::Microsecond => {
+                        Arc::new(PrimitiveArray::<TimestampMicrosecondType>::new(values, nulls).with_timezone_opt(tz))
+                    }
+                    TimeUnit::Nanosecond => {
+                        Arc::new(PrimitiveArray::<TimestampNanosecondType>::new(values, nulls).with_timezone_opt(tz))
+                    }
+                }
+            }
+        }
+    }
+}

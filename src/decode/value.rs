@@ -1,0 +1,370 @@
+//! Text to typed values, shared by every input format. No allocation on the
+//! success path; `None` means "does not parse as this type".
+
+use arrow_array::timezone::Tz;
+use arrow_schema::TimeUnit;
+use chrono::{DateTime, NaiveDate, NaiveDateTime, TimeZone};
+
+pub fn parse_bool(s: &[u8]) -> Option<bool> {
+    match s.len() {
+        1 => match s[0] {
+            b'1' | b't' | b'T' | b'y' | b'Y' => Some(true),
+            b'0' | b'f' | b'F' | b'n' | b'N' => Some(false),
+            _ => None,
+        },
+        2 if s.eq_ignore_ascii_case(b"no") => Some(false),
+        3 if s.eq_ignore_ascii_case(b"yes") => Some(true),
+        4 if s.eq_ignore_ascii_case(b"true") => Some(true),
+        5 if s.eq_ignore_ascii_case(b"false") => Some(false),
+        _ => None,
+    }
+}
+
+/// An integer of type `T`; out of range is `None`, not a wrap.
+pub fn parse_int<T: lexical_core::FromLexical>(s: &[u8]) -> Option<T> {
+    lexical_core::parse(s).ok()
+}
+
+/// A float. Overflow to infinity (`1e999`) is `None`; `inf`, `-inf` and
+/// `nan` written out are accepted.
+pub fn parse_float<T: lexical_core::FromLexical + num_float::Float>(s: &[u8]) -> Option<T> {
+    let v: T = lexical_core::parse(s).ok()?;
+    if v.is_infinite() && !s.iter().any(|b| b.is_ascii_alphabetic() && !matches!(b, b'e' | b'E')) {
+        return None;
+    }
+    Some(v)
+}
+
+pub mod num_float {
+    /// The one float property parsing needs.
+    pub trait Float: Copy {
+        fn is_infinite(self) -> bool;
+    }
+    impl Float for f32 {
+        fn is_infinite(self) -> bool {
+            f32::is_infinite(self)
+        }
+    }
+    impl Float for f64 {
+        fn is_infinite(self) -> bool {
+            f64::is_infinite(self)
+        }
+    }
+}
+
+/// A decimal with at most `precision` digits, `scale` of them after the
+/// point, as the unscaled integer. Fewer fraction digits are padded; more
+/// are `None` (the value would lose digits). An exponent is not accepted.
+pub fn parse_decimal(s: &[u8], precision: u8, scale: i8) -> Option<i128> {
+    let (neg, digits) = match s.first()? {
+        b'-' => (true, &s[1..]),
+        b'+' => (false, &s[1..]),
+        _ => (false, s),
+    };
+    let scale = scale as usize;
+    let mut value: i128 = 0;
+    let mut significant = 0usize;
+    let mut frac = 0usize;
+    let mut seen_point = false;
+    let mut seen_digit = false;
+    for &b in digits {
+        match b {
+            b'0'..=b'9' => {
+                seen_digit = true;
+                if seen_point {
+                    frac += 1;
+                    if frac > scale {
+                        // Extra fraction digits are fine only as trailing zeros.
+                        if b != b'0' {
+                            return None;
+                        }
+                        continue;
+                    }
+                }
+                if value != 0 || b != b'0' {
+                    significant += 1;
+                }
+                if significant > 38 {
+                    return None;
+                }
+                value = value * 10 + (b - b'0') as i128;
+            }
+            b'.' if !seen_point => seen_point = true,
+            _ => return None,
+        }
+    }
+    if !seen_digit {
+        return None;
+    }
+    for _ in frac.min(scale)..scale {
+        value = value.checked_mul(10)?;
+    }
+    if value >= 10i128.pow(precision as u32) {
+        return None;
+    }
+    Some(if neg { -value } else { value })
+}
+
+/// Days from 1970-01-01 to a valid proleptic Gregorian date.
+pub fn days_from_civil(y: i64, m: u32, d: u32) -> Option<i64> {
+    if !(1..=12).contains(&m) || d == 0 || d > days_in_month(y, m) {
+        return None;
+    }
+    // Howard Hinnant's days_from_civil.
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (m as i64 + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d as i64 - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    Some(era * 146_097 + doe - 719_468)
+}
+
+fn days_in_month(y: i64, m: u32) -> u32 {
+    match m {
+        2 if y % 4 == 0 && (y % 100 != 0 || y % 400 == 0) => 29,
+        2 => 28,
+        4 | 6 | 9 | 11 => 30,
+        _ => 31,
+    }
+}
+
+fn digits<const N: usize>(s: &[u8]) -> Option<u32> {
+    let mut v = 0u32;
+    for &b in s.get(..N)? {
+        if !b.is_ascii_digit() {
+            return None;
+        }
+        v = v * 10 + (b - b'0') as u32;
+    }
+    Some(v)
+}
+
+/// `YYYY-MM-DD`, days since the epoch.
+pub fn parse_iso_date(s: &[u8]) -> Option<i32> {
+    if s.len() != 10 || s[4] != b'-' || s[7] != b'-' {
+        return None;
+    }
+    let days = days_from_civil(digits::<4>(s)? as i64, digits::<2>(&s[5..])?, digits::<2>(&s[8..])?)?;
+    i32::try_from(days).ok()
+}
+
+/// A date in a chrono `format`, or ISO `YYYY-MM-DD` without one.
+pub fn parse_date(s: &[u8], format: Option<&str>) -> Option<i32> {
+    match format {
+        None => parse_iso_date(s),
+        Some(f) => {
+            let d = NaiveDate::parse_from_str(std::str::from_utf8(s).ok()?, f).ok()?;
+            i32::try_from(d.signed_duration_since(NaiveDate::from_ymd_opt(1970, 1, 1)?).num_days()).ok()
+        }
+    }
+}
+
+/// A point in time before it is put in a unit: seconds and nanoseconds since
+/// the epoch (UTC when `utc`, wall-clock time when the text had no offset).
+struct Instant {
+    secs: i64,
+    nanos: u32,
+    utc: bool,
+}
+
+/// ISO 8601 / RFC 3339: `YYYY-MM-DD[T ]HH:MM[:SS[.f{1,9}]][Z|±HH[:MM]]`, or a
+/// date alone (midnight).
+fn parse_iso_instant(s: &[u8]) -> Option<Instant> {
+    if s.len() < 10 || s[4] != b'-' || s[7] != b'-' {
+        return None;
+    }
+    let days = days_from_civil(digits::<4>(s)? as i64, digits::<2>(&s[5..])?, digits::<2>(&s[8..])?)?;
+    if s.len() == 10 {
+        return Some(Instant { secs: days * 86_400, nanos: 0, utc: false });
+    }
+    if !matches!(s[10], b'T' | b't' | b' ') || s.len() < 16 || s[13] != b':' {
+        return None;
+    }
+    let (h, mi) = (digits::<2>(&s[11..])?, digits::<2>(&s[14..])?);
+    let mut i = 16;
+    let mut sec = 0;
+    if s.get(i) == Some(&b':') {
+        sec = digits::<2>(&s[i + 1..])?;
+        i += 3;
+    }
+    let mut nanos = 0u32;
+    if matches!(s.get(i), Some(b'.') | Some(b',')) {
+        i += 1;
+        let start = i;
+        while i < s.len() && s[i].is_ascii_digit() {
+            if i - start < 9 {
+                nanos = nanos * 10 + (s[i] - b'0') as u32;
+            }
+            i += 1;
+        }
+        let n = i - start;
+        if n == 0 {
+            return None;
+        }
+        for _ in n..9 {
+            nanos *= 10;
+        }
+    }
+    if h > 23 || mi > 59 || sec > 59 {
+        return None;
+    }
+    let mut secs = days * 86_400 + (h * 3600 + mi * 60 + sec) as i64;
+    let rest = &s[i..];
+    let utc = match rest {
+        [] => false,
+        [b'Z' | b'z'] => true,
+        [sign @ (b'+' | b'-'), off @ ..] => {
+            let (oh, om) = match off.len() {
+                2 => (digits::<2>(off)?, 0),
+                4 => (digits::<2>(off)?, digits::<2>(&off[2..])?),
+                5 if off[2] == b':' => (digits::<2>(off)?, digits::<2>(&off[3..])?),
+                _ => return None,
+            };
+            if oh > 23 || om > 59 {
+                return None;
+            }
+            let off = (oh * 3600 + om * 60) as i64;
+            secs -= if *sign == b'+' { off } else { -off };
+            true
+        }
+        _ => return None,
+    };
+    Some(Instant { secs, nanos, utc })
+}
+
+/// Parses timestamps for one column: unit, optional zone, optional format.
+#[derive(Debug, Clone)]
+pub struct TimestampParser {
+    unit: TimeUnit,
+    /// The column's zone, when it is not UTC: wall-clock values are read in it.
+    local_zone: Option<Tz>,
+    format: Option<String>,
+}
+
+impl TimestampParser {
+    pub fn new(unit: TimeUnit, tz: Option<&str>, format: Option<String>) -> Self {
+        let local_zone =
+            tz.filter(|t| !matches!(*t, "UTC" | "utc" | "Z" | "+00:00" | "Etc/UTC")).and_then(|t| t.parse::<Tz>().ok());
+        TimestampParser { unit, local_zone, format }
+    }
+
+    /// The value in the column's unit since the epoch: UTC when the text has
+    /// an offset (or the column a zone), wall-clock time otherwise.
+    pub fn parse(&self, s: &[u8]) -> Option<i64> {
+        let instant = match &self.format {
+            None => parse_iso_instant(s)?,
+            Some(f) => parse_with_format(std::str::from_utf8(s).ok()?, f)?,
+        };
+        let secs = match (&self.local_zone, instant.utc) {
+            (Some(tz), false) => {
+                let naive = DateTime::from_timestamp(instant.secs, 0)?.naive_utc();
+                tz.from_local_datetime(&naive).single()?.timestamp()
+            }
+            _ => instant.secs,
+        };
+        let n = instant.nanos as i64;
+        match self.unit {
+            TimeUnit::Second => Some(secs),
+            TimeUnit::Millisecond => secs.checked_mul(1_000)?.checked_add(n / 1_000_000),
+            TimeUnit::Microsecond => secs.checked_mul(1_000_000)?.checked_add(n / 1_000),
+            TimeUnit::Nanosecond => secs.checked_mul(1_000_000_000)?.checked_add(n),
+        }
+    }
+}
+
+fn parse_with_format(s: &str, f: &str) -> Option<Instant> {
+    if let Ok(dt) = DateTime::parse_from_str(s, f) {
+        return Some(Instant { secs: dt.timestamp(), nanos: dt.timestamp_subsec_nanos(), utc: true });
+    }
+    let naive = NaiveDateTime::parse_from_str(s, f)
+        .ok()
+        .or_else(|| NaiveDate::parse_from_str(s, f).ok().and_then(|d| d.and_hms_opt(0, 0, 0)))?;
+    let utc = naive.and_utc();
+    Some(Instant { secs: utc.timestamp(), nanos: utc.timestamp_subsec_nanos(), utc: false })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn integers_refuse_overflow_and_junk() {
+        assert_eq!(parse_int::<i8>(b"-128"), Some(-128));
+        assert_eq!(parse_int::<i8>(b"128"), None);
+        assert_eq!(parse_int::<u64>(b"18446744073709551615"), Some(u64::MAX));
+        assert_eq!(parse_int::<u64>(b"-1"), None);
+        assert_eq!(parse_int::<i64>(b"1.0"), None);
+        assert_eq!(parse_int::<i64>(b" 1"), None);
+        assert_eq!(parse_int::<i64>(b""), None);
+    }
+
+    #[test]
+    fn floats_refuse_overflow_but_take_inf_written_out() {
+        assert_eq!(parse_float::<f64>(b"1.5e3"), Some(1500.0));
+        assert_eq!(parse_float::<f64>(b"1e999"), None);
+        assert_eq!(parse_float::<f64>(b"inf"), Some(f64::INFINITY));
+        assert_eq!(parse_float::<f64>(b"-Infinity"), Some(f64::NEG_INFINITY));
+        assert!(parse_float::<f64>(b"NaN").unwrap().is_nan());
+        assert_eq!(parse_float::<f64>(b"abc"), None);
+    }
+
+    #[test]
+    fn decimals_keep_every_digit_or_refuse() {
+        assert_eq!(parse_decimal(b"1234.50", 12, 2), Some(123450));
+        assert_eq!(parse_decimal(b"-0.5", 12, 2), Some(-50));
+        assert_eq!(parse_decimal(b"7", 12, 2), Some(700));
+        assert_eq!(parse_decimal(b"1.230", 12, 2), Some(123));
+        assert_eq!(parse_decimal(b"1.234", 12, 2), None, "would lose a digit");
+        assert_eq!(parse_decimal(b"12345678901.00", 12, 2), None, "precision");
+        assert_eq!(parse_decimal(b"9999999999.99", 12, 2), Some(999_999_999_999));
+        assert_eq!(parse_decimal(b".", 12, 2), None);
+        assert_eq!(parse_decimal(b"1e3", 12, 2), None);
+        assert_eq!(
+            parse_decimal(b"99999999999999999999999999999999999999", 38, 0),
+            Some(99_999_999_999_999_999_999_999_999_999_999_999_999)
+        );
+    }
+
+    #[test]
+    fn dates_are_checked_against_the_calendar() {
+        assert_eq!(parse_iso_date(b"1970-01-01"), Some(0));
+        assert_eq!(parse_iso_date(b"2024-02-29"), Some(19782));
+        assert_eq!(parse_iso_date(b"2023-02-29"), None);
+        assert_eq!(parse_iso_date(b"1900-02-29"), None);
+        assert_eq!(parse_iso_date(b"2000-02-29"), Some(11016));
+        assert_eq!(parse_iso_date(b"1969-12-31"), Some(-1));
+        assert_eq!(parse_date(b"31/12/1999", Some("%d/%m/%Y")), Some(10956));
+    }
+
+    #[test]
+    fn timestamps_with_offsets_become_utc() {
+        let ms = TimestampParser::new(TimeUnit::Millisecond, Some("UTC"), None);
+        assert_eq!(ms.parse(b"1970-01-01T00:00:01.5Z"), Some(1500));
+        assert_eq!(ms.parse(b"1970-01-01T05:30:00.000+05:30"), Some(0));
+        assert_eq!(ms.parse(b"1969-12-31T19:00:00-05:00"), Some(0));
+        assert_eq!(ms.parse(b"1970-01-01 00:00:00+0100"), Some(-3_600_000));
+        assert_eq!(ms.parse(b"1970-01-01T00:00"), Some(0));
+        assert_eq!(ms.parse(b"1970-01-01T24:00:00Z"), None);
+        assert_eq!(ms.parse(b"1970-01-01T00:00:00+5"), None);
+        let ns = TimestampParser::new(TimeUnit::Nanosecond, None, None);
+        assert_eq!(ns.parse(b"1970-01-01T00:00:00.123456789"), Some(123_456_789));
+        assert_eq!(ns.parse(b"2300-01-01T00:00:00"), None, "out of range for ns");
+    }
+
+    #[test]
+    fn wall_clock_values_are_read_in_the_column_zone() {
+        let p = TimestampParser::new(TimeUnit::Second, Some("Europe/Paris"), None);
+        assert_eq!(p.parse(b"2024-01-01T01:00:00"), Some(1_704_067_200));
+        assert_eq!(p.parse(b"2024-01-01T01:00:00Z"), Some(1_704_070_800));
+    }
+
+    #[test]
+    fn user_formats() {
+        let p = TimestampParser::new(TimeUnit::Second, None, Some("%d/%m/%Y %H:%M".into()));
+        assert_eq!(p.parse(b"02/01/1970 00:01"), Some(86_460));
+        assert_eq!(p.parse(b"1970-01-02"), None);
+        let z = TimestampParser::new(TimeUnit::Second, Some("UTC"), Some("%d/%m/%Y %H:%M %z".into()));
+        assert_eq!(z.parse(b"01/01/1970 01:00 +0100"), Some(0));
+    }
+}

@@ -1,0 +1,49 @@
+//! sluicegate turns large CSV objects into Parquet, fast, inside a fixed
+//! memory budget.
+//!
+//! Data flows one way through the stages, each a module:
+//!
+//! ```text
+//! source ─▶ split ─▶ [bounded queue] ─▶ workers: decode → encode ─▶ [reorder] ─▶ sink
+//! ```
+//!
+//! - [`source`]: bytes from a memory-mapped file or a (gzip, zstd) stream;
+//! - [`split`]: record-aligned chunks with their offset and line;
+//! - [`decode`]: chunk bytes to an Arrow `RecordBatch`;
+//! - [`encode`]: the batch to encoded Parquet column chunks, in the worker;
+//! - [`sink`]: row groups appended in input order, committed by rename;
+//! - [`pipeline`]: the wiring; [`budget`]: every size from one memory figure;
+//!   [`report`]: what happened.
+//!
+//! ```
+//! use sluicegate::{Budget, Pipeline, Source, Spec};
+//! use sluicegate::spec::Schema;
+//!
+//! let schema = Schema::from_json(r#"{"columns": [
+//!     {"name": "id", "type": "int64", "nullable": false},
+//!     {"name": "price", "type": "decimal(10,2)"}]}"#)?;
+//! let dir = tempfile::tempdir().unwrap();
+//! let out = dir.path().join("out.parquet");
+//! let pipeline = Pipeline::new(Spec::new(Some(schema)), Budget::new(128).plan()?);
+//! let report = pipeline.run(Source::from_bytes("inline", "id,price\n1,9.99\n2,\n"), &out)?;
+//! assert_eq!(report.rows_written, 2);
+//! # Ok::<(), sluicegate::Error>(())
+//! ```
+
+pub mod budget;
+pub mod decode;
+pub mod encode;
+pub mod error;
+pub mod pipeline;
+pub mod report;
+pub mod sink;
+pub mod source;
+pub mod spec;
+pub mod split;
+
+pub use budget::{Budget, Plan};
+pub use error::{Error, ErrorKind, Location, Result};
+pub use pipeline::Pipeline;
+pub use report::Report;
+pub use source::Source;
+pub use spec::Spec;

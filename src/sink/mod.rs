@@ -1,0 +1,108 @@
+//! Where encoded bytes go. The only place that writes.
+//!
+//! A Parquet file is written under a temporary name beside its final one and
+//! renamed when complete, so nothing half-written is ever visible under the
+//! final name; a failed or abandoned run removes its temporary file.
+
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+use arrow_schema::SchemaRef;
+use parquet::arrow::arrow_writer::{ArrowWriter, ArrowWriterOptions};
+use parquet::file::writer::SerializedFileWriter;
+
+use crate::encode::{writer_properties, EncodedRowGroup, Encoder};
+use crate::error::{Error, Result};
+use crate::spec::ParquetOptions;
+
+/// Buffer between the Parquet writer and the file (bytes).
+const WRITE_BUFFER_BYTES: usize = 1 << 20; // 1 MiB
+
+/// A Parquet file being written; appended to in row-group order.
+pub struct ParquetSink {
+    writer: Option<SerializedFileWriter<BufWriter<File>>>,
+    temp: TempPath,
+    target: PathBuf,
+    row_groups: usize,
+    rows: u64,
+}
+
+/// Deletes the temporary file unless the sink completed.
+struct TempPath(Option<PathBuf>);
+
+impl Drop for TempPath {
+    fn drop(&mut self) {
+        if let Some(p) = self.0.take() {
+            let _ = std::fs::remove_file(p);
+        }
+    }
+}
+
+impl ParquetSink {
+    /// Creates the temporary file and the encoder that feeds this sink.
+    pub fn create(
+        target: &Path,
+        schema: SchemaRef,
+        options: &ParquetOptions,
+        row_group_rows: usize,
+    ) -> Result<(Self, Encoder)> {
+        let dir = match target.parent() {
+            Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+            _ => PathBuf::from("."),
+        };
+        let name =
+            target.file_name().ok_or_else(|| Error::spec(format!("output {} is not a file name", target.display())))?;
+        let temp = dir.join(format!(".{}.{}.sluicegate-tmp", name.to_string_lossy(), std::process::id()));
+        let file = File::create(&temp).map_err(|e| Error::io(format!("creating {}", temp.display()), e))?;
+        let temp = TempPath(Some(temp));
+        let props = writer_properties(options)?;
+        let writer = ArrowWriter::try_new_with_options(
+            BufWriter::with_capacity(WRITE_BUFFER_BYTES, file),
+            schema,
+            ArrowWriterOptions::new().with_properties(props),
+        )
+        .map_err(Error::encode)?;
+        let (writer, factory) = writer.into_serialized_writer().map_err(Error::encode)?;
+        let sink = ParquetSink { writer: Some(writer), temp, target: target.to_path_buf(), row_groups: 0, rows: 0 };
+        Ok((sink, Encoder::new(factory, row_group_rows)))
+    }
+
+    /// Appends an encoded row group.
+    pub fn append(&mut self, group: EncodedRowGroup) -> Result<()> {
+        let writer = self.writer.as_mut().expect("append after finish");
+        let mut rg = writer.next_row_group().map_err(Error::encode)?;
+        for column in group.columns {
+            column.append_to_row_group(&mut rg).map_err(Error::encode)?;
+        }
+        rg.close().map_err(Error::encode)?;
+        self.row_groups += 1;
+        self.rows += group.rows as u64;
+        Ok(())
+    }
+
+    /// Writes the footer, syncs, and renames the file to its final name.
+    /// Returns the bytes written.
+    pub fn finish(mut self) -> Result<Written> {
+        let writer = self.writer.take().expect("finish twice");
+        let mut buf = writer.into_inner().map_err(Error::encode)?;
+        buf.flush().map_err(|e| Error::io("writing output", e))?;
+        let file = buf.into_inner().map_err(|e| Error::io("writing output", e.into_error()))?;
+        let bytes = file.metadata().map_err(|e| Error::io("writing output", e))?.len();
+        file.sync_all().map_err(|e| Error::io("syncing output", e))?;
+        let temp = self.temp.0.take().expect("temp path present until finish");
+        std::fs::rename(&temp, &self.target).map_err(|e| {
+            let _ = std::fs::remove_file(&temp);
+            Error::io(format!("renaming {} to {}", temp.display(), self.target.display()), e)
+        })?;
+        Ok(Written { bytes, row_groups: self.row_groups, rows: self.rows })
+    }
+}
+
+/// What a finished sink wrote.
+#[derive(Debug, Clone, Copy)]
+pub struct Written {
+    pub bytes: u64,
+    pub row_groups: usize,
+    pub rows: u64,
+}

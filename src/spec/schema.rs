@@ -1,0 +1,277 @@
+//! The schema file: which columns a record has, their types and nullability.
+//!
+//! ```json
+//! {"columns": [
+//!   {"name": "event_id", "type": "int64", "nullable": false},
+//!   {"name": "unit_price", "type": "decimal(12,2)"},
+//!   {"name": "event_ts", "type": "timestamp[ms, tz=UTC]"},
+//!   {"name": "local_ts", "type": "timestamp[s]", "format": "%d/%m/%Y %H:%M"}
+//! ]}
+//! ```
+//!
+//! `fields` is accepted as a synonym of `columns`; keys this file does not
+//! know (such as `note`) are ignored. Type names are Arrow's, as pyarrow
+//! prints them.
+
+use std::sync::Arc;
+
+use arrow_schema::{DataType, Field, Schema as ArrowSchema, SchemaRef, TimeUnit};
+use serde::Deserialize;
+
+use crate::error::{Error, Result};
+
+/// One column of the schema.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Column {
+    pub name: String,
+    pub data_type: DataType,
+    pub nullable: bool,
+    /// A chrono format for date and timestamp columns whose values are not
+    /// ISO 8601, e.g. `%d/%m/%Y %H:%M`.
+    pub format: Option<String>,
+}
+
+impl Column {
+    pub fn new(name: impl Into<String>, data_type: DataType, nullable: bool) -> Self {
+        Column { name: name.into(), data_type, nullable, format: None }
+    }
+
+    pub fn with_format(mut self, format: impl Into<String>) -> Self {
+        self.format = Some(format.into());
+        self
+    }
+}
+
+/// The columns of a record, in order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Schema {
+    pub columns: Vec<Column>,
+}
+
+#[derive(Deserialize)]
+struct SchemaFile {
+    #[serde(alias = "fields")]
+    columns: Vec<ColumnFile>,
+}
+
+#[derive(Deserialize)]
+struct ColumnFile {
+    name: String,
+    #[serde(rename = "type")]
+    type_name: String,
+    #[serde(default = "default_nullable")]
+    nullable: bool,
+    #[serde(default)]
+    format: Option<String>,
+}
+
+fn default_nullable() -> bool {
+    true
+}
+
+impl Schema {
+    pub fn new(columns: Vec<Column>) -> Result<Self> {
+        if columns.is_empty() {
+            return Err(Error::spec("the schema has no columns"));
+        }
+        for (i, c) in columns.iter().enumerate() {
+            if columns[..i].iter().any(|o| o.name == c.name) {
+                return Err(Error::spec(format!("column {:?} appears twice in the schema", c.name)));
+            }
+            if c.format.is_some() && !matches!(c.data_type, DataType::Date32 | DataType::Timestamp(..)) {
+                return Err(Error::spec(format!(
+                    "column {:?}: a format applies only to date and timestamp columns",
+                    c.name
+                )));
+            }
+        }
+        Ok(Schema { columns })
+    }
+
+    /// Every column a nullable string, named by `names` (a CSV header).
+    pub fn all_strings<S: AsRef<str>>(names: &[S]) -> Result<Self> {
+        Schema::new(names.iter().map(|n| Column::new(n.as_ref(), DataType::Utf8, true)).collect())
+    }
+
+    /// Reads a schema file's JSON text.
+    pub fn from_json(text: &str) -> Result<Self> {
+        let file: SchemaFile =
+            serde_json::from_str(text).map_err(|e| Error::spec(format!("schema file is not valid: {e}")))?;
+        let mut columns = Vec::with_capacity(file.columns.len());
+        for c in file.columns {
+            let data_type = parse_type(&c.type_name).map_err(|m| Error::spec(format!("column {:?}: {m}", c.name)))?;
+            columns.push(Column { name: c.name, data_type, nullable: c.nullable, format: c.format });
+        }
+        Schema::new(columns)
+    }
+
+    /// Reads a schema file.
+    pub fn from_path(path: &std::path::Path) -> Result<Self> {
+        let text = std::fs::read_to_string(path).map_err(|e| Error::io(format!("reading {}", path.display()), e))?;
+        Schema::from_json(&text).map_err(|e| match e.kind() {
+            crate::ErrorKind::Spec(m) => Error::spec(format!("{}: {m}", path.display())),
+            _ => e,
+        })
+    }
+
+    pub fn arrow(&self) -> SchemaRef {
+        Arc::new(ArrowSchema::new(
+            self.columns.iter().map(|c| Field::new(&c.name, c.data_type.clone(), c.nullable)).collect::<Vec<_>>(),
+        ))
+    }
+
+    pub fn len(&self) -> usize {
+        self.columns.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.columns.is_empty()
+    }
+}
+
+/// Parses an Arrow type name as pyarrow prints it (`int64`, `decimal(12,2)`,
+/// `timestamp[ms, tz=UTC]`), with a few common aliases.
+pub fn parse_type(name: &str) -> std::result::Result<DataType, String> {
+    let n = name.trim();
+    let lower = n.to_ascii_lowercase();
+    let t = match lower.as_str() {
+        "bool" | "boolean" => DataType::Boolean,
+        "int8" => DataType::Int8,
+        "int16" => DataType::Int16,
+        "int32" => DataType::Int32,
+        "int64" | "int" | "integer" => DataType::Int64,
+        "uint8" => DataType::UInt8,
+        "uint16" => DataType::UInt16,
+        "uint32" => DataType::UInt32,
+        "uint64" => DataType::UInt64,
+        "float32" | "float" => DataType::Float32,
+        "float64" | "double" => DataType::Float64,
+        "string" | "utf8" | "str" | "large_string" | "large_utf8" => DataType::Utf8,
+        "date32" | "date32[day]" | "date" => DataType::Date32,
+        _ => {
+            if let Some(args) = strip_call(&lower, &["decimal128", "decimal"], '(', ')') {
+                return parse_decimal(args);
+            }
+            if lower == "timestamp" {
+                return Ok(DataType::Timestamp(TimeUnit::Microsecond, None));
+            }
+            if let Some(args) = strip_call(n, &["timestamp", "Timestamp", "TIMESTAMP"], '[', ']') {
+                return parse_timestamp(args);
+            }
+            return Err(format!(
+                "unknown type {name:?} (expected bool, int8..int64, uint8..uint64, float32, float64, \
+                 decimal(p,s), string, date32 or timestamp[unit, tz=ZONE])"
+            ));
+        }
+    };
+    Ok(t)
+}
+
+fn strip_call<'a>(s: &'a str, heads: &[&str], open: char, close: char) -> Option<&'a str> {
+    heads.iter().find_map(|h| s.strip_prefix(h)?.trim_start().strip_prefix(open)?.strip_suffix(close))
+}
+
+fn parse_decimal(args: &str) -> std::result::Result<DataType, String> {
+    let mut parts = args.split(',').map(str::trim);
+    let p: u8 = parts.next().and_then(|p| p.parse().ok()).ok_or("decimal needs a precision")?;
+    let s: i8 = parts.next().map_or(Ok(0), |s| s.parse().map_err(|_| "decimal scale is not a number"))?;
+    if parts.next().is_some() {
+        return Err("decimal takes (precision, scale)".into());
+    }
+    if !(1..=38).contains(&p) || s < 0 || s as u8 > p {
+        return Err(format!("decimal({p},{s}) is out of range: precision 1..=38, scale 0..=precision"));
+    }
+    Ok(DataType::Decimal128(p, s))
+}
+
+fn parse_timestamp(args: &str) -> std::result::Result<DataType, String> {
+    let mut parts = args.splitn(2, ',').map(str::trim);
+    let unit = match parts.next().unwrap_or("").to_ascii_lowercase().as_str() {
+        "s" => TimeUnit::Second,
+        "ms" => TimeUnit::Millisecond,
+        "us" => TimeUnit::Microsecond,
+        "ns" => TimeUnit::Nanosecond,
+        u => return Err(format!("unknown timestamp unit {u:?} (expected s, ms, us or ns)")),
+    };
+    let tz = match parts.next() {
+        None => None,
+        Some(rest) => {
+            let tz = rest.strip_prefix("tz=").ok_or("timestamp options must be tz=ZONE")?.trim();
+            tz.parse::<arrow_array::timezone::Tz>().map_err(|e| format!("unknown time zone {tz:?}: {e}"))?;
+            Some(Arc::from(tz))
+        }
+    };
+    Ok(DataType::Timestamp(unit, tz))
+}
+
+/// The name of a type as the schema file writes it (pyarrow's spelling).
+pub fn type_name(t: &DataType) -> String {
+    match t {
+        DataType::Boolean => "bool".into(),
+        DataType::Utf8 => "string".into(),
+        DataType::Decimal128(p, s) => format!("decimal({p},{s})"),
+        DataType::Timestamp(u, tz) => {
+            let unit = match u {
+                TimeUnit::Second => "s",
+                TimeUnit::Millisecond => "ms",
+                TimeUnit::Microsecond => "us",
+                TimeUnit::Nanosecond => "ns",
+            };
+            match tz {
+                Some(tz) => format!("timestamp[{unit}, tz={tz}]"),
+                None => format!("timestamp[{unit}]"),
+            }
+        }
+        other => other.to_string().to_ascii_lowercase(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_the_type_names_pyarrow_prints() {
+        assert_eq!(parse_type("int64"), Ok(DataType::Int64));
+        assert_eq!(parse_type("uint32"), Ok(DataType::UInt32));
+        assert_eq!(parse_type("decimal(12,2)"), Ok(DataType::Decimal128(12, 2)));
+        assert_eq!(parse_type("decimal128(38, 10)"), Ok(DataType::Decimal128(38, 10)));
+        assert_eq!(
+            parse_type("timestamp[ms, tz=UTC]"),
+            Ok(DataType::Timestamp(TimeUnit::Millisecond, Some("UTC".into())))
+        );
+        assert_eq!(
+            parse_type("timestamp[us, tz=America/New_York]"),
+            Ok(DataType::Timestamp(TimeUnit::Microsecond, Some("America/New_York".into())))
+        );
+        assert_eq!(parse_type("timestamp[ns]"), Ok(DataType::Timestamp(TimeUnit::Nanosecond, None)));
+        assert_eq!(parse_type("date32[day]"), Ok(DataType::Date32));
+    }
+
+    #[test]
+    fn rejects_bad_types_with_a_reason() {
+        assert!(parse_type("decimal(40,2)").unwrap_err().contains("out of range"));
+        assert!(parse_type("timestamp[h]").unwrap_err().contains("unit"));
+        assert!(parse_type("timestamp[s, tz=Mars/Base]").unwrap_err().contains("time zone"));
+        assert!(parse_type("varchar").unwrap_err().contains("unknown type"));
+    }
+
+    #[test]
+    fn reads_the_benchmark_schema_as_it_is() {
+        let text = r#"{"name": "x", "columns": [
+            {"name": "a", "type": "uint32", "nullable": false, "note": "ignored"},
+            {"name": "b", "type": "timestamp[ms, tz=UTC]", "nullable": false, "source": "ignored"},
+            {"name": "c", "type": "string"}]}"#;
+        let s = Schema::from_json(text).unwrap();
+        assert_eq!(s.columns.len(), 3);
+        assert!(!s.columns[0].nullable);
+        assert!(s.columns[2].nullable, "nullable defaults to true");
+    }
+
+    #[test]
+    fn duplicate_columns_are_a_spec_error() {
+        let err =
+            Schema::from_json(r#"{"columns":[{"name":"a","type":"int8"},{"name":"a","type":"int8"}]}"#).unwrap_err();
+        assert!(err.to_string().contains("appears twice"), "{err}");
+    }
+}

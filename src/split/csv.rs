@@ -1,0 +1,191 @@
+//! Quote-aware CSV record boundaries.
+//!
+//! A newline inside quotes never ends a record. Without an escape character
+//! (RFC 4180: a quote inside a quoted field is doubled) the quote state at
+//! any byte is the parity of the quotes before it, so the search counts
+//! quotes with SIMD up to the limit and walks back to the last newline
+//! outside quotes: the bytes of a chunk are touched once, quickly. With an
+//! escape character the state needs a forward scan. Both assume the data
+//! starts at a record boundary, which every chunk does.
+//!
+//! Malformed quoting (a quote inside an unquoted field) makes parity differ
+//! from a real parse; the decoder rejects such records, and since it parses
+//! every chunk from a true record start up to the first bad record, the
+//! first error reported is the same whatever the chunk size.
+
+use crate::spec::CsvOptions;
+
+/// Where a chunk ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Boundary {
+    /// The first `n` bytes are whole records.
+    Cut(usize),
+    /// No record ends within the limit. `in_quotes` says the limit fell
+    /// inside a quoted field (at the end of input: a quote never closed).
+    TooLarge { in_quotes: bool },
+}
+
+/// Finds record boundaries for one CSV dialect and chunk size.
+#[derive(Debug, Clone)]
+pub struct CsvSplitter {
+    quote: u8,
+    escape: Option<u8>,
+    chunk_bytes: usize,
+}
+
+impl CsvSplitter {
+    pub fn new(options: &CsvOptions, chunk_bytes: usize) -> Self {
+        CsvSplitter { quote: options.quote, escape: options.escape, chunk_bytes: chunk_bytes.max(1) }
+    }
+
+    pub fn quote(&self) -> u8 {
+        self.quote
+    }
+
+    pub fn chunk_bytes(&self) -> usize {
+        self.chunk_bytes
+    }
+
+    /// The longest prefix of `data` of at most `chunk_bytes` that ends on a
+    /// record boundary. `eof` says `data` runs to the end of the input;
+    /// otherwise `data` must be longer than `chunk_bytes`.
+    pub fn boundary(&self, data: &[u8], eof: bool) -> Boundary {
+        if eof && data.len() <= self.chunk_bytes {
+            // The rest of the input is one chunk. A quote left open is the
+            // decoder's to report, with the record it belongs to.
+            return Boundary::Cut(data.len());
+        }
+        let limit = self.chunk_bytes.min(data.len());
+        let window = &data[..limit];
+        let found = match self.escape {
+            None => self.last_boundary_by_parity(window),
+            Some(esc) => self.last_boundary_by_scan(window, esc),
+        };
+        match found {
+            Ok(n) => Boundary::Cut(n),
+            Err(in_quotes) => Boundary::TooLarge { in_quotes },
+        }
+    }
+
+    /// The end of the first record, however long (the header). Bounded by
+    /// the chunk size like any record.
+    pub fn first_record(&self, data: &[u8], eof: bool) -> Boundary {
+        let limit = self.chunk_bytes.min(data.len());
+        let mut in_quotes = false;
+        let mut i = 0;
+        while i < limit {
+            let b = data[i];
+            if in_quotes {
+                if Some(b) == self.escape {
+                    i += 1;
+                } else if b == self.quote {
+                    in_quotes = false;
+                }
+            } else if b == self.quote {
+                in_quotes = true;
+            } else if b == b'\n' {
+                return Boundary::Cut(i + 1);
+            }
+            i += 1;
+        }
+        if eof && data.len() <= self.chunk_bytes {
+            Boundary::Cut(data.len())
+        } else {
+            Boundary::TooLarge { in_quotes }
+        }
+    }
+
+    /// `Ok(n)`: the bytes up to the last newline outside quotes.
+    /// `Err(in_quotes)`: there is none.
+    fn last_boundary_by_parity(&self, window: &[u8]) -> Result<usize, bool> {
+        let mut in_quotes = bytecount::count(window, self.quote) % 2 == 1;
+        let limit_in_quotes = in_quotes;
+        let mut end = window.len();
+        while let Some(i) = memchr::memrchr2(b'\n', self.quote, &window[..end]) {
+            if window[i] == self.quote {
+                in_quotes = !in_quotes;
+            } else if !in_quotes {
+                return Ok(i + 1);
+            }
+            end = i;
+        }
+        Err(limit_in_quotes)
+    }
+
+    fn last_boundary_by_scan(&self, window: &[u8], escape: u8) -> Result<usize, bool> {
+        let mut in_quotes = false;
+        let mut last = None;
+        let mut i = 0;
+        while i < window.len() {
+            let b = window[i];
+            if in_quotes {
+                if b == escape {
+                    i += 1;
+                } else if b == self.quote {
+                    in_quotes = false;
+                }
+            } else if b == self.quote {
+                in_quotes = true;
+            } else if b == b'\n' {
+                last = Some(i + 1);
+            }
+            i += 1;
+        }
+        last.ok_or(in_quotes)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn split_all<'a>(data: &'a [u8], opts: &CsvOptions, size: usize) -> Vec<&'a [u8]> {
+        let s = CsvSplitter::new(opts, size);
+        let mut rest = data;
+        let mut out = Vec::new();
+        while !rest.is_empty() {
+            match s.boundary(rest, true) {
+                Boundary::Cut(n) => {
+                    out.push(&rest[..n]);
+                    rest = &rest[n..];
+                }
+                Boundary::TooLarge { .. } => panic!("too large at {size}"),
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn never_cuts_inside_quotes() {
+        let data = b"1,\"a\nb\",x\n2,\"c,\"\"d\n\",y\n3,e,z\n";
+        for size in 14..data.len() + 2 {
+            for piece in split_all(data, &CsvOptions::default(), size) {
+                assert!(piece.len() <= size);
+                assert_eq!(bytecount::count(piece, b'"') % 2, 0, "cut inside quotes at size {size}: {piece:?}");
+                assert!(piece.ends_with(b"\n"));
+            }
+        }
+    }
+
+    #[test]
+    fn escape_characters_do_not_toggle_quotes() {
+        let opts = CsvOptions { escape: Some(b'\\'), ..CsvOptions::default() };
+        let data = b"1,\"a\\\"\nb\",x\n2,y\n";
+        let pieces = split_all(data, &opts, 13);
+        assert_eq!(pieces, vec![&b"1,\"a\\\"\nb\",x\n"[..], &b"2,y\n"[..]]);
+    }
+
+    #[test]
+    fn reports_a_limit_inside_quotes() {
+        let s = CsvSplitter::new(&CsvOptions::default(), 4);
+        assert_eq!(s.boundary(b"\"abcdef\"\n", true), Boundary::TooLarge { in_quotes: true });
+        assert_eq!(s.boundary(b"abcdef\n", true), Boundary::TooLarge { in_quotes: false });
+        assert_eq!(s.boundary(b"ab\ncdef\n", true), Boundary::Cut(3));
+    }
+
+    #[test]
+    fn crlf_records_end_after_the_newline() {
+        let s = CsvSplitter::new(&CsvOptions::default(), 6);
+        assert_eq!(s.boundary(b"a,b\r\nc,d\r\n", true), Boundary::Cut(5));
+    }
+}
