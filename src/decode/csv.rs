@@ -29,6 +29,10 @@ pub struct CsvDecoder {
     field_map: Vec<Option<usize>>,
     /// The null markers are the empty field alone (the common case, tested first).
     only_empty_is_null: bool,
+    /// Per column: whether the empty field is null. It always is outside
+    /// text columns, where it has no other meaning; in text columns only
+    /// when the empty string is one of the null markers.
+    empty_is_null: Vec<bool>,
 }
 
 impl CsvDecoder {
@@ -63,6 +67,13 @@ impl CsvDecoder {
             options: options.clone(),
             field_map,
             only_empty_is_null: options.null_markers.len() == 1 && options.null_markers[0].is_empty(),
+            empty_is_null: schema
+                .columns
+                .iter()
+                .map(|c| {
+                    c.data_type != arrow_schema::DataType::Utf8 || options.null_markers.iter().any(|m| m.is_empty())
+                })
+                .collect(),
         })
     }
 
@@ -88,6 +99,7 @@ impl CsvDecoder {
             options: options.clone(),
             field_map: Vec::new(),
             only_empty_is_null: true,
+            empty_is_null: Vec::new(),
         };
         let mut names = Vec::new();
         let mut scratch = Scratch::default();
@@ -118,7 +130,7 @@ impl CsvDecoder {
             for (i, field) in fields.enumerate() {
                 let Some(c) = self.field_map[i] else { continue };
                 let builder = &mut builders[c];
-                if self.is_null(field) {
+                if self.is_null(field, c) {
                     if !self.schema.columns[c].nullable {
                         return Err((ErrorKind::NullInNonNullable, Some(c), field.to_vec()));
                     }
@@ -141,11 +153,11 @@ impl CsvDecoder {
     }
 
     #[inline]
-    fn is_null(&self, field: &[u8]) -> bool {
-        if self.only_empty_is_null {
-            field.is_empty()
+    fn is_null(&self, field: &[u8], column: usize) -> bool {
+        if field.is_empty() {
+            self.only_empty_is_null || self.empty_is_null[column]
         } else {
-            self.options.null_markers.iter().any(|m| m.as_bytes() == field)
+            !self.only_empty_is_null && self.options.null_markers.iter().any(|m| m.as_bytes() == field)
         }
     }
 
@@ -250,50 +262,42 @@ impl Fields<'_> {
 /// escape character): a quote opens a field only at its start, and a
 /// closing quote is followed by a delimiter, a line break or another quote.
 /// csv-core reads such text leniently; we refuse it, because a lenient read
-/// of broken quoting silently shifts fields.
+/// of broken quoting silently shifts fields. Only quote positions are
+/// visited (found with memchr), so the check costs little on long fields.
 fn check_quotes(raw: &[u8], o: &CsvOptions) -> std::result::Result<(), ErrorKind> {
-    #[derive(PartialEq)]
-    enum S {
-        FieldStart,
-        Unquoted,
-        Quoted,
-        AfterQuote,
-    }
-    let mut s = S::FieldStart;
+    let ends_field = |b: u8| b == o.delimiter || b == b'\n' || b == b'\r';
     let mut i = 0;
-    while i < raw.len() {
-        let b = raw[i];
-        s = match s {
-            S::FieldStart | S::Unquoted if b == o.delimiter || b == b'\n' || b == b'\r' => S::FieldStart,
-            S::FieldStart if b == o.quote => S::Quoted,
-            S::FieldStart | S::Unquoted if b == o.quote => return Err(ErrorKind::MalformedQuote),
-            S::FieldStart | S::Unquoted => S::Unquoted,
-            S::Quoted => {
-                // Jump to the next quote (or escape) in one step.
-                let next = match o.escape {
-                    Some(e) => memchr::memchr2(o.quote, e, &raw[i..]),
-                    None => memchr::memchr(o.quote, &raw[i..]),
-                };
-                match next {
-                    None => return Err(ErrorKind::UnterminatedQuote),
-                    Some(k) => {
-                        i += k;
-                        if Some(raw[i]) == o.escape {
-                            i += 2;
-                            continue;
-                        }
-                        S::AfterQuote
-                    }
+    while let Some(k) = memchr::memchr(o.quote, &raw[i..]) {
+        let open = i + k;
+        if open > 0 && !ends_field(raw[open - 1]) {
+            // A quote inside an unquoted field.
+            return Err(ErrorKind::MalformedQuote);
+        }
+        // Find the closing quote: not escaped, not doubled.
+        let mut j = open + 1;
+        loop {
+            let next = match o.escape {
+                Some(e) => memchr::memchr2(o.quote, e, &raw[j..]),
+                None => memchr::memchr(o.quote, &raw[j..]),
+            };
+            let Some(k) = next else { return Err(ErrorKind::UnterminatedQuote) };
+            let q = j + k;
+            if Some(raw[q]) == o.escape && raw[q] != o.quote {
+                j = q + 2;
+                if j > raw.len() {
+                    return Err(ErrorKind::UnterminatedQuote);
+                }
+                continue;
+            }
+            match raw.get(q + 1) {
+                Some(&b) if b == o.quote => j = q + 2,
+                Some(&b) if !ends_field(b) => return Err(ErrorKind::MalformedQuote),
+                _ => {
+                    i = q + 1;
+                    break;
                 }
             }
-            S::AfterQuote if b == o.quote => S::Quoted,
-            S::AfterQuote if b == o.delimiter || b == b'\n' || b == b'\r' => S::FieldStart,
-            S::AfterQuote => return Err(ErrorKind::MalformedQuote),
-        };
-        i += 1;
-    }
-    if s == S::Quoted {
-        return Err(ErrorKind::UnterminatedQuote);
+        }
     }
     Ok(())
 }
@@ -312,5 +316,8 @@ mod tests {
         assert_eq!(check_quotes(b"a,\"bc\n", &o), Err(ErrorKind::UnterminatedQuote));
         let e = CsvOptions { escape: Some(b'\\'), ..CsvOptions::default() };
         assert_eq!(check_quotes(b"a,\"b\\\"c\"\n", &e), Ok(()));
+        assert_eq!(check_quotes(b"a,\"b\\", &e), Err(ErrorKind::UnterminatedQuote));
+        assert_eq!(check_quotes(b"\"a\"\"\"\r\n", &o), Ok(()));
+        assert_eq!(check_quotes(b"\"a\"\"\n", &o), Err(ErrorKind::UnterminatedQuote));
     }
 }

@@ -1,15 +1,41 @@
 //! `RecordBatch` to encoded Parquet column chunks, in the worker, so that the
 //! single ordered writer only appends bytes.
+//!
+//! Dictionary encoding is decided per column and per chunk from a sample:
+//! a column whose first values are nearly all distinct (ids, e-mails) is
+//! written plain, since building a dictionary for it only to abandon it at
+//! the size limit costs a hash per value and saves nothing. Every other
+//! column keeps parquet's dictionary with its own size fallback.
 
-use std::sync::Arc;
+use std::collections::{HashMap, HashSet};
+use std::hash::Hash;
+use std::sync::{Arc, Mutex};
 
-use arrow_array::RecordBatch;
+use arrow_array::cast::AsArray;
+use arrow_array::types::{
+    Date32Type, Decimal128Type, Float32Type, Float64Type, Int16Type, Int32Type, Int64Type, Int8Type,
+    TimestampMicrosecondType, TimestampMillisecondType, TimestampNanosecondType, TimestampSecondType, UInt16Type,
+    UInt32Type, UInt64Type, UInt8Type,
+};
+use arrow_array::{Array, ArrowPrimitiveType, RecordBatch};
+use arrow_schema::{DataType, SchemaRef, TimeUnit};
 use parquet::arrow::arrow_writer::{compute_leaves, ArrowColumnChunk, ArrowRowGroupWriterFactory};
+use parquet::arrow::ArrowSchemaConverter;
 use parquet::basic::{Compression as PqCompression, GzipLevel, ZstdLevel};
-use parquet::file::properties::{EnabledStatistics, WriterProperties, WriterVersion};
+use parquet::file::properties::{EnabledStatistics, WriterProperties, WriterPropertiesBuilder, WriterVersion};
+use parquet::file::writer::SerializedFileWriter;
+use parquet::schema::types::ColumnPath;
 
 use crate::error::{Error, Result};
 use crate::spec::{Compression, ParquetOptions};
+
+/// Values sampled per column and chunk to decide on dictionary encoding.
+const DICTIONARY_SAMPLE: usize = 4096;
+/// Above this share of distinct values in the sample a column is written
+/// plain (percent). At 90%, a uniform column has at least ~5x the sample's
+/// size in distinct values, so its dictionary would rarely stay under
+/// parquet's 1 MiB page limit for a whole chunk.
+const DICTIONARY_MAX_DISTINCT_PERCENT: usize = 90;
 
 /// One row group, encoded and ready to append.
 pub struct EncodedRowGroup {
@@ -19,13 +45,16 @@ pub struct EncodedRowGroup {
 
 /// Encodes batches into row groups for one file's schema and properties.
 pub struct Encoder {
-    factory: Arc<ArrowRowGroupWriterFactory>,
+    schema: SchemaRef,
+    options: ParquetOptions,
     row_group_rows: usize,
+    /// Column writer factories by dictionary choice (bit `i`: column `i` uses one).
+    factories: Mutex<HashMap<u64, Arc<ArrowRowGroupWriterFactory>>>,
 }
 
 impl Encoder {
-    pub(crate) fn new(factory: ArrowRowGroupWriterFactory, row_group_rows: usize) -> Self {
-        Encoder { factory: Arc::new(factory), row_group_rows: row_group_rows.max(1) }
+    pub(crate) fn new(schema: SchemaRef, options: ParquetOptions, row_group_rows: usize) -> Self {
+        Encoder { schema, options, row_group_rows: row_group_rows.max(1), factories: Mutex::new(HashMap::new()) }
     }
 
     /// Encodes a batch as one row group, or several when it has more rows
@@ -42,11 +71,11 @@ impl Encoder {
     }
 
     fn encode_group(&self, batch: &RecordBatch) -> Result<EncodedRowGroup> {
+        let factory = self.factory(self.dictionary_mask(batch))?;
         // The row-group index only matters to encryption, which is not used.
-        let mut writers = self.factory.create_column_writers(0).map_err(Error::encode)?;
-        let schema = batch.schema();
+        let mut writers = factory.create_column_writers(0).map_err(Error::encode)?;
         let mut leaves = writers.iter_mut();
-        for (field, array) in schema.fields().iter().zip(batch.columns()) {
+        for (field, array) in self.schema.fields().iter().zip(batch.columns()) {
             for leaf in compute_leaves(field, array).map_err(Error::encode)? {
                 let writer = leaves.next().ok_or_else(|| Error::encode("more leaves than column writers"))?;
                 writer.write(&leaf).map_err(Error::encode)?;
@@ -55,10 +84,116 @@ impl Encoder {
         let columns = writers.into_iter().map(|w| w.close().map_err(Error::encode)).collect::<Result<_>>()?;
         Ok(EncodedRowGroup { rows: batch.num_rows(), columns })
     }
+
+    fn dictionary_mask(&self, batch: &RecordBatch) -> u64 {
+        if !self.options.dictionary {
+            return 0;
+        }
+        let mut mask = 0u64;
+        for (i, array) in batch.columns().iter().enumerate().take(64) {
+            if worth_a_dictionary(array.as_ref()) {
+                mask |= 1 << i;
+            }
+        }
+        mask
+    }
+
+    fn factory(&self, mask: u64) -> Result<Arc<ArrowRowGroupWriterFactory>> {
+        let mut cache = self.factories.lock().expect("no panics while the factory cache is held");
+        if let Some(f) = cache.get(&mask) {
+            return Ok(Arc::clone(f));
+        }
+        let mut props = properties_builder(&self.options)?;
+        for (i, field) in self.schema.fields().iter().enumerate() {
+            let on = self.options.dictionary && (i >= 64 || mask & (1 << i) != 0);
+            props = props.set_column_dictionary_enabled(ColumnPath::from(field.name().as_str()), on);
+        }
+        // Column writers take their properties from a file writer; this one
+        // writes nowhere and only lends them. Its chunks are appended to the
+        // real file by the sink.
+        let parquet_schema = ArrowSchemaConverter::new().convert(&self.schema).map_err(Error::encode)?;
+        let lender =
+            SerializedFileWriter::new(std::io::sink(), parquet_schema.root_schema_ptr(), Arc::new(props.build()))
+                .map_err(Error::encode)?;
+        let factory = Arc::new(ArrowRowGroupWriterFactory::new(&lender, Arc::clone(&self.schema)));
+        cache.insert(mask, Arc::clone(&factory));
+        Ok(factory)
+    }
+}
+
+/// Whether the first values of a column repeat enough for a dictionary.
+fn worth_a_dictionary(array: &dyn Array) -> bool {
+    fn prim<T: ArrowPrimitiveType>(a: &dyn Array) -> bool
+    where
+        T::Native: ToBits,
+    {
+        let a = a.as_primitive::<T>();
+        mostly_repeats(a.iter().flatten().take(DICTIONARY_SAMPLE).map(ToBits::to_bits))
+    }
+    match array.data_type() {
+        DataType::Boolean => true,
+        DataType::Utf8 => mostly_repeats(array.as_string::<i32>().iter().flatten().take(DICTIONARY_SAMPLE)),
+        DataType::Int8 => prim::<Int8Type>(array),
+        DataType::Int16 => prim::<Int16Type>(array),
+        DataType::Int32 => prim::<Int32Type>(array),
+        DataType::Int64 => prim::<Int64Type>(array),
+        DataType::UInt8 => prim::<UInt8Type>(array),
+        DataType::UInt16 => prim::<UInt16Type>(array),
+        DataType::UInt32 => prim::<UInt32Type>(array),
+        DataType::UInt64 => prim::<UInt64Type>(array),
+        DataType::Float32 => prim::<Float32Type>(array),
+        DataType::Float64 => prim::<Float64Type>(array),
+        DataType::Date32 => prim::<Date32Type>(array),
+        DataType::Decimal128(..) => prim::<Decimal128Type>(array),
+        DataType::Timestamp(TimeUnit::Second, _) => prim::<TimestampSecondType>(array),
+        DataType::Timestamp(TimeUnit::Millisecond, _) => prim::<TimestampMillisecondType>(array),
+        DataType::Timestamp(TimeUnit::Microsecond, _) => prim::<TimestampMicrosecondType>(array),
+        DataType::Timestamp(TimeUnit::Nanosecond, _) => prim::<TimestampNanosecondType>(array),
+        _ => true,
+    }
+}
+
+fn mostly_repeats<T: Hash + Eq>(values: impl Iterator<Item = T>) -> bool {
+    let mut seen = HashSet::with_capacity(DICTIONARY_SAMPLE);
+    let mut n = 0;
+    for v in values {
+        seen.insert(v);
+        n += 1;
+    }
+    seen.len() * 100 <= n * DICTIONARY_MAX_DISTINCT_PERCENT
+}
+
+/// A hashable image of a value (floats by their bits).
+trait ToBits: Copy {
+    type Bits: Hash + Eq;
+    fn to_bits(self) -> Self::Bits;
+}
+
+macro_rules! to_bits_identity {
+    ($($t:ty),*) => {$(impl ToBits for $t { type Bits = $t; fn to_bits(self) -> $t { self } })*};
+}
+to_bits_identity!(i8, i16, i32, i64, i128, u8, u16, u32, u64);
+
+impl ToBits for f32 {
+    type Bits = u32;
+    fn to_bits(self) -> u32 {
+        f32::to_bits(self)
+    }
+}
+
+impl ToBits for f64 {
+    type Bits = u64;
+    fn to_bits(self) -> u64 {
+        f64::to_bits(self)
+    }
 }
 
 /// Parquet writer properties for the options.
 pub fn writer_properties(options: &ParquetOptions) -> Result<WriterProperties> {
+    Ok(properties_builder(options)?.build())
+}
+
+fn properties_builder(options: &ParquetOptions) -> Result<WriterPropertiesBuilder> {
     let compression = match options.compression {
         Compression::None => PqCompression::UNCOMPRESSED,
         Compression::Snappy => PqCompression::SNAPPY,
@@ -70,12 +205,14 @@ pub fn writer_properties(options: &ParquetOptions) -> Result<WriterProperties> {
             PqCompression::GZIP(GzipLevel::try_new(level).map_err(|e| Error::spec(format!("gzip level {level}: {e}")))?)
         }
     };
-    let statistics = if options.statistics { EnabledStatistics::Page } else { EnabledStatistics::None };
+    // Chunk-level min/max/null counts, as pyarrow, DuckDB and Polars write
+    // them; page-level statistics add a column index that costs time on
+    // every page and that none of them needs.
+    let statistics = if options.statistics { EnabledStatistics::Chunk } else { EnabledStatistics::None };
     Ok(WriterProperties::builder()
         .set_writer_version(WriterVersion::PARQUET_1_0)
         .set_compression(compression)
         .set_dictionary_enabled(options.dictionary)
         .set_statistics_enabled(statistics)
-        .set_created_by(concat!("sluicegate version ", env!("CARGO_PKG_VERSION")).to_string())
-        .build())
+        .set_created_by(concat!("sluicegate version ", env!("CARGO_PKG_VERSION")).to_string()))
 }

@@ -7,6 +7,7 @@
 use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use arrow_schema::SchemaRef;
 use parquet::arrow::arrow_writer::{ArrowWriter, ArrowWriterOptions};
@@ -59,13 +60,13 @@ impl ParquetSink {
         let props = writer_properties(options)?;
         let writer = ArrowWriter::try_new_with_options(
             BufWriter::with_capacity(WRITE_BUFFER_BYTES, file),
-            schema,
+            Arc::clone(&schema),
             ArrowWriterOptions::new().with_properties(props),
         )
         .map_err(Error::encode)?;
-        let (writer, factory) = writer.into_serialized_writer().map_err(Error::encode)?;
+        let (writer, _) = writer.into_serialized_writer().map_err(Error::encode)?;
         let sink = ParquetSink { writer: Some(writer), temp, target: target.to_path_buf(), row_groups: 0, rows: 0 };
-        Ok((sink, Encoder::new(factory, row_group_rows)))
+        Ok((sink, Encoder::new(schema, options.clone(), row_group_rows)))
     }
 
     /// Appends an encoded row group.

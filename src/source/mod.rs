@@ -94,6 +94,8 @@ impl Source {
         // input (ripgrep, DuckDB), we rely on the file not being truncated
         // while it is converted.
         let map = unsafe { Mmap::map(&file) }.map_err(|e| Error::io(format!("mapping {name}"), e))?;
+        // Chunks are cut front to back: ask for aggressive read-ahead.
+        let _ = map.advise(memmap2::Advice::Sequential);
         let map = Arc::new(map);
         let data = Bytes::from_owner(MapOwner(Arc::clone(&map)));
         Ok(Source::Mapped(MappedInput { name, data, map: Some(map) }))

@@ -14,7 +14,8 @@ pub struct CsvOptions {
     pub escape: Option<u8>,
     /// Whether the first record is a header. Default `true`.
     pub has_header: bool,
-    /// Field texts read as null. Default: the empty field only.
+    /// Field texts read as null. Default: the empty field only. Outside text
+    /// columns the empty field is null whatever the markers.
     pub null_markers: Vec<String>,
 }
 

@@ -1,0 +1,42 @@
+//! Bad input stops the run with the place it happened, the same place
+//! under every strategy, and leaves no output.
+
+use crate::util::Case;
+
+const SCHEMA: &str = r#"{"columns":[{"name":"id","type":"int8","nullable":false},{"name":"s","type":"string"}]}"#;
+
+#[test]
+fn a_value_that_does_not_parse() {
+    let err = Case::new("id,s\n1,a\n2,\"b\nc\"\n300,d\n", SCHEMA).fails();
+    assert_eq!(err, "case:line 5, byte 17, record 2, column \"id\": value does not parse as int8: \"300\"");
+}
+
+#[test]
+fn a_row_with_too_many_fields() {
+    let err = Case::new("id,s\n1,a\n2,b,c\n", SCHEMA).fails();
+    assert_eq!(err, "case:line 3, byte 9, record 1: record has 3 fields, expected 2: \"2,b,c\\n\"");
+}
+
+#[test]
+fn a_null_in_a_column_that_is_not_nullable() {
+    let err = Case::new("id,s\n1,a\n,b\n", SCHEMA).fails();
+    assert_eq!(err, "case:line 3, byte 9, record 1, column \"id\": null value in a column that is not nullable: \"\"");
+}
+
+#[test]
+fn text_after_a_closing_quote() {
+    let err = Case::new("id,s\n1,\"a\"b\n", SCHEMA).fails();
+    assert!(err.starts_with("case:line 2, byte 5, record 0: malformed quoting"), "{err}");
+}
+
+#[test]
+fn invalid_utf8_in_a_string_column() {
+    let err = Case::new(b"id,s\n1,ok\n2,\xff\xfe\n".to_vec(), SCHEMA).fails();
+    assert_eq!(err, "case:line 3, byte 10, record 1, column \"s\": invalid UTF-8: \"\u{fffd}\u{fffd}\"");
+}
+
+#[test]
+fn a_quote_that_never_closes() {
+    let err = Case::new("id,s\n1,a\n2,\"open\n3,b\n", SCHEMA).fails();
+    assert!(err.starts_with("case:line 3, byte 9, record 1: quoted field is not closed"), "{err}");
+}

@@ -1,0 +1,6 @@
+//! The integration tests: one binary, a module per area.
+
+mod util;
+
+mod convert;
+mod errors;

@@ -1,0 +1,121 @@
+//! Runs one input through every strategy (chunk sizes, thread counts, mapped
+//! and streamed sources) and checks they agree.
+
+use std::path::Path;
+
+use arrow_array::{RecordBatch, RecordBatchReader};
+use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use sluicegate::spec::{CsvOptions, Schema};
+use sluicegate::{Budget, Error, Pipeline, Report, Source, Spec};
+
+/// A conversion under test.
+pub struct Case {
+    pub csv: Vec<u8>,
+    pub schema: Option<Schema>,
+    pub options: CsvOptions,
+}
+
+impl Case {
+    pub fn new(csv: impl Into<Vec<u8>>, schema_json: &str) -> Self {
+        Case { csv: csv.into(), schema: Some(Schema::from_json(schema_json).unwrap()), options: CsvOptions::default() }
+    }
+
+    /// The longest record in bytes, a safe lower bound for chunk sizes.
+    fn longest_record(&self) -> usize {
+        // Conservative: the longest stretch between two newlines outside
+        // quotes is at most the longest stretch containing no boundary, which
+        // the whole-input run tells us nothing about; use the whole input
+        // length split by lines, which is an upper bound on single lines and
+        // is corrected for quoted newlines below.
+        let mut longest = 0;
+        let mut start = 0;
+        let mut in_quotes = false;
+        for (i, &b) in self.csv.iter().enumerate() {
+            if b == self.options.quote {
+                in_quotes = !in_quotes;
+            } else if b == b'\n' && !in_quotes {
+                longest = longest.max(i + 1 - start);
+                start = i + 1;
+            }
+        }
+        longest.max(self.csv.len() - start)
+    }
+
+    /// Chunk sizes from a few bytes over the longest record up to whole.
+    pub fn chunk_sizes(&self) -> Vec<usize> {
+        let l = self.longest_record();
+        let mut sizes = vec![l, l + 1, l + 3, l + 17, 2 * l + 5, 4096, 1 << 20];
+        sizes.sort_unstable();
+        sizes.dedup();
+        sizes
+    }
+
+    fn run(&self, chunk: usize, threads: usize, streamed: bool, dir: &Path) -> Result<(Report, RecordBatch), Error> {
+        let mut spec = Spec::new(self.schema.clone());
+        spec.csv = self.options.clone();
+        let plan = Budget::new(128).threads(threads).chunk_bytes(chunk).plan()?;
+        let source = if streamed {
+            Source::from_reader("case", std::io::Cursor::new(self.csv.clone()))?
+        } else {
+            Source::from_bytes("case", self.csv.clone())
+        };
+        let out = dir.join(format!("out-{chunk}-{threads}-{streamed}.parquet"));
+        let report = Pipeline::new(spec, plan).run(source, &out)?;
+        Ok((report, read_parquet(&out)))
+    }
+
+    /// Runs every strategy; all must succeed with the same rows, which are
+    /// returned.
+    pub fn converts(&self) -> RecordBatch {
+        let dir = tempfile::tempdir().unwrap();
+        let mut first: Option<RecordBatch> = None;
+        for chunk in self.chunk_sizes() {
+            for threads in [1, 2, 4] {
+                for streamed in [false, true] {
+                    let (report, batch) = self
+                        .run(chunk, threads, streamed, dir.path())
+                        .unwrap_or_else(|e| panic!("chunk {chunk}, threads {threads}, streamed {streamed}: {e}"));
+                    assert_eq!(report.rows_read, report.rows_written + report.rows_rejected);
+                    assert_eq!(report.rows_written, batch.num_rows() as u64);
+                    match &first {
+                        None => first = Some(batch),
+                        Some(f) => assert_eq!(f, &batch, "chunk {chunk}, threads {threads}, streamed {streamed}"),
+                    }
+                }
+            }
+        }
+        first.unwrap()
+    }
+
+    /// Runs every strategy; all must fail with the same message, which is
+    /// returned. No output file may be left behind.
+    pub fn fails(&self) -> String {
+        let dir = tempfile::tempdir().unwrap();
+        let mut first: Option<String> = None;
+        for chunk in self.chunk_sizes() {
+            for threads in [1, 2, 4] {
+                for streamed in [false, true] {
+                    let err = match self.run(chunk, threads, streamed, dir.path()) {
+                        Ok((r, _)) => panic!("chunk {chunk}, threads {threads}: converted {} rows", r.rows_written),
+                        Err(e) => e.to_string(),
+                    };
+                    match &first {
+                        None => first = Some(err),
+                        Some(f) => assert_eq!(f, &err, "chunk {chunk}, threads {threads}, streamed {streamed}"),
+                    }
+                }
+            }
+        }
+        let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+        assert!(left.is_empty(), "files left after a failed run: {left:?}");
+        first.unwrap()
+    }
+}
+
+pub fn read_parquet(path: &Path) -> RecordBatch {
+    let file = std::fs::File::open(path).unwrap();
+    let reader = ParquetRecordBatchReaderBuilder::try_new(file).unwrap().build().unwrap();
+    let schema = reader.schema();
+    let batches: Vec<RecordBatch> = reader.map(|b| b.unwrap()).collect();
+    arrow_select::concat::concat_batches(&schema, &batches).unwrap()
+}
