@@ -107,3 +107,13 @@ fn empty_input_and_header_only_give_an_empty_file() {
         assert_eq!(batch.num_rows(), 0);
     }
 }
+
+#[test]
+fn a_bom_inside_the_data_is_kept_at_every_chunk_boundary() {
+    // Regression: csv-core drops a BOM at the start of each reader's input,
+    // so a record that starts with one lost it when a chunk began there.
+    let csv = "s\n\u{feff}a\n\u{feff}b\n";
+    let batch = Case::new(csv, r#"{"columns":[{"name":"s","type":"string"}]}"#).converts();
+    let s = batch.column(0).as_string::<i32>();
+    assert_eq!((s.value(0), s.value(1)), ("\u{feff}a", "\u{feff}b"));
+}

@@ -179,8 +179,12 @@ impl CsvDecoder {
         let (mut pos, mut out_len, mut nends, mut start) = (0, 0, 0, 0);
         let mut record = 0u64;
         loop {
+            // csv-core drops a UTF-8 BOM at the start of its first input; the
+            // chunker already dropped the file's, and one at the start of a
+            // later chunk is data. Feeding a lone first byte keeps it.
+            let input = if pos == 0 { &data[..data.len().min(1)] } else { &data[pos..] };
             let (res, nin, nout, nend) =
-                rdr.read_record(&data[pos..], &mut scratch.out[out_len..], &mut scratch.ends[nends..]);
+                rdr.read_record(input, &mut scratch.out[out_len..], &mut scratch.ends[nends..]);
             pos += nin;
             out_len += nout;
             nends += nend;
