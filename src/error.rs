@@ -46,6 +46,14 @@ pub enum ErrorKind {
     RecordTooLarge { limit: usize },
     /// Encoding Parquet failed.
     Encode(String),
+    /// A JSON record that is not valid JSON (the parser's reason).
+    JsonSyntax(String),
+    /// A JSON record that is not an object.
+    JsonShape,
+    /// An object names the same key twice.
+    DuplicateKey,
+    /// An object key the schema does not name, when those are refused.
+    UnknownField,
 }
 
 impl ErrorKind {
@@ -63,6 +71,10 @@ impl ErrorKind {
             ErrorKind::InvalidUtf8 => "encoding-error",
             ErrorKind::RecordTooLarge { .. } => "record-too-large",
             ErrorKind::Encode(_) => "encode-error",
+            ErrorKind::JsonSyntax(_) => "json-syntax",
+            ErrorKind::JsonShape => "json-shape",
+            ErrorKind::DuplicateKey => "duplicate-key",
+            ErrorKind::UnknownField => "unknown-field",
         }
     }
 
@@ -76,6 +88,10 @@ impl ErrorKind {
                 | ErrorKind::FieldCount { .. }
                 | ErrorKind::MalformedQuote
                 | ErrorKind::InvalidUtf8
+                | ErrorKind::JsonSyntax(_)
+                | ErrorKind::JsonShape
+                | ErrorKind::DuplicateKey
+                | ErrorKind::UnknownField
         )
     }
 }
@@ -155,6 +171,10 @@ impl fmt::Display for ErrorKind {
                 "record is larger than the largest record the budget allows ({limit} bytes); raise --memory or --chunk-bytes"
             ),
             ErrorKind::Encode(m) => write!(f, "parquet encoding failed: {m}"),
+            ErrorKind::JsonSyntax(m) => write!(f, "invalid JSON ({m})"),
+            ErrorKind::JsonShape => write!(f, "JSON record is not an object"),
+            ErrorKind::DuplicateKey => write!(f, "JSON object has the same key twice"),
+            ErrorKind::UnknownField => write!(f, "JSON object has a key the schema does not name"),
         }
     }
 }

@@ -17,14 +17,14 @@ use std::time::Instant;
 use crossbeam_channel::{bounded, unbounded};
 
 use crate::budget::Plan;
-use crate::decode::{CsvDecoder, Scratch};
+use crate::decode::{CsvDecoder, JsonDecoder, Scratch};
 use crate::encode::{EncodedRowGroup, Encoder};
 use crate::error::{Error, Result};
 use crate::report::{peak_rss_bytes, Report};
 use crate::sink::ParquetSink;
 use crate::source::Source;
-use crate::spec::{Schema, Spec};
-use crate::split::{Chunk, Chunker, CsvSplitter};
+use crate::spec::{Format, Schema, Spec};
+use crate::split::{Chunk, Chunker, CsvSplitter, Splitter};
 
 /// A spec and a plan, ready to run on sources.
 pub struct Pipeline {
@@ -65,18 +65,30 @@ impl Pipeline {
 
     fn run_inner(&self, source: Source, output: &Path, started: Instant) -> Result<Report> {
         let name = source.name().to_string();
-        let csv = &self.spec.csv;
-        let mut chunker = Chunker::new(source, CsvSplitter::new(csv, self.plan.chunk_bytes));
-        let header = match csv.has_header {
-            true => chunker.header()?.map(|h| CsvDecoder::header_names(csv, &h)).transpose()?,
-            false => None,
+        let (mut chunker, decoder) = match self.spec.format {
+            Format::Csv => {
+                let csv = &self.spec.csv;
+                csv.validate()?;
+                let mut chunker = Chunker::new(source, CsvSplitter::new(csv, self.plan.chunk_bytes));
+                let header = match csv.has_header {
+                    true => chunker.header()?.map(|h| CsvDecoder::header_names(csv, &h)).transpose()?,
+                    false => None,
+                };
+                let schema = match (&self.spec.schema, &header) {
+                    (Some(s), _) => s.clone(),
+                    (None, Some(names)) => Schema::all_strings(names)?,
+                    (None, None) => {
+                        return Err(Error::spec("a schema is needed: the input has no header to name the columns"))
+                    }
+                };
+                (chunker, Decoder::Csv(CsvDecoder::new(&schema, csv, header.as_deref())?))
+            }
+            Format::Ndjson => {
+                let schema = self.spec.schema.as_ref().ok_or_else(|| Error::spec("JSON input needs a schema"))?;
+                let chunker = Chunker::new(source, Splitter::Lines { chunk_bytes: self.plan.chunk_bytes });
+                (chunker, Decoder::Json(JsonDecoder::new(schema, &self.spec.json)?))
+            }
         };
-        let schema = match (&self.spec.schema, &header) {
-            (Some(s), _) => s.clone(),
-            (None, Some(names)) => Schema::all_strings(names)?,
-            (None, None) => return Err(Error::spec("a schema is needed: the input has no header to name the columns")),
-        };
-        let decoder = CsvDecoder::new(&schema, csv, header.as_deref())?;
         let (mut sink, encoder) = ParquetSink::create(
             output,
             Arc::clone(decoder.arrow_schema()),
@@ -197,9 +209,31 @@ impl Pipeline {
     }
 }
 
+/// The decoder for the input format.
+enum Decoder {
+    Csv(CsvDecoder),
+    Json(JsonDecoder),
+}
+
+impl Decoder {
+    fn arrow_schema(&self) -> &arrow_schema::SchemaRef {
+        match self {
+            Decoder::Csv(d) => d.arrow_schema(),
+            Decoder::Json(d) => d.arrow_schema(),
+        }
+    }
+
+    fn decode(&self, chunk: &Chunk, scratch: &mut Scratch) -> Result<arrow_array::RecordBatch> {
+        match self {
+            Decoder::Csv(d) => d.decode(chunk, scratch),
+            Decoder::Json(d) => d.decode(chunk),
+        }
+    }
+}
+
 /// A worker: decode, release the input pages, encode, hand to the writer.
 fn work(
-    decoder: &CsvDecoder,
+    decoder: &Decoder,
     encoder: &Encoder,
     work_rx: &crossbeam_channel::Receiver<Chunk>,
     done_tx: &crossbeam_channel::Sender<Done>,

@@ -14,7 +14,7 @@ fn a_value_that_does_not_parse() {
 #[test]
 fn a_row_with_too_many_fields() {
     let err = Case::new("id,s\n1,a\n2,b,c\n", SCHEMA).fails();
-    assert_eq!(err, "case:line 3, byte 9, record 1: record has 3 fields, expected 2: \"2,b,c\\n\"");
+    assert_eq!(err, "case:line 3, byte 9, record 1: record has 3 fields, expected 2: \"2,b,c\"");
 }
 
 #[test]
@@ -39,4 +39,24 @@ fn invalid_utf8_in_a_string_column() {
 fn a_quote_that_never_closes() {
     let err = Case::new("id,s\n1,a\n2,\"open\n3,b\n", SCHEMA).fails();
     assert!(err.starts_with("case:line 3, byte 9, record 1: quoted field is not closed"), "{err}");
+}
+
+#[test]
+fn crlf_and_blank_lines_do_not_shift_the_location() {
+    // Regression: csv-core skips the LF of a CRLF (and blank lines) at the
+    // start of the next record; the location must start after them.
+    let err = Case::new("id,s\r\n1,a\r\n\r\n2,b,c\r\n", SCHEMA).fails();
+    assert_eq!(err, "case:line 4, byte 13, record 1: record has 3 fields, expected 2: \"2,b,c\"");
+}
+
+#[test]
+fn a_stray_quote_in_a_file_larger_than_a_chunk() {
+    // Regression: the splitter reported a stray quote that kept a record
+    // from ending as an unclosed quote; the decoder calls it malformed.
+    let mut csv = String::from("id,s\n1,12\" screen\n");
+    for i in 0..50 {
+        csv.push_str(&format!("{},x\n", i % 100));
+    }
+    let err = Case::new(csv, SCHEMA).fails();
+    assert!(err.starts_with("case:line 2, byte 5, record 0: malformed quoting"), "{err}");
 }

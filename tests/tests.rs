@@ -4,3 +4,4 @@ mod util;
 
 mod convert;
 mod errors;
+mod json;

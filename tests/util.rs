@@ -5,7 +5,7 @@ use std::path::Path;
 
 use arrow_array::{RecordBatch, RecordBatchReader};
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
-use sluicegate::spec::{CsvOptions, Schema};
+use sluicegate::spec::{CsvOptions, Format, JsonOptions, Schema};
 use sluicegate::{Budget, Error, Pipeline, Report, Source, Spec};
 
 /// A conversion under test.
@@ -13,11 +13,23 @@ pub struct Case {
     pub csv: Vec<u8>,
     pub schema: Option<Schema>,
     pub options: CsvOptions,
+    pub format: Format,
+    pub json: JsonOptions,
 }
 
 impl Case {
     pub fn new(csv: impl Into<Vec<u8>>, schema_json: &str) -> Self {
-        Case { csv: csv.into(), schema: Some(Schema::from_json(schema_json).unwrap()), options: CsvOptions::default() }
+        Case {
+            csv: csv.into(),
+            schema: Some(Schema::from_json(schema_json).unwrap()),
+            options: CsvOptions::default(),
+            format: Format::Csv,
+            json: JsonOptions::default(),
+        }
+    }
+
+    pub fn ndjson(text: impl Into<Vec<u8>>, schema_json: &str) -> Self {
+        Case { format: Format::Ndjson, ..Case::new(text, schema_json) }
     }
 
     /// The longest record in bytes, a safe lower bound for chunk sizes.
@@ -31,7 +43,7 @@ impl Case {
         let mut start = 0;
         let mut in_quotes = false;
         for (i, &b) in self.csv.iter().enumerate() {
-            if b == self.options.quote {
+            if b == self.options.quote && self.format == Format::Csv {
                 in_quotes = !in_quotes;
             } else if b == b'\n' && !in_quotes {
                 longest = longest.max(i + 1 - start);
@@ -53,6 +65,8 @@ impl Case {
     fn run(&self, chunk: usize, threads: usize, streamed: bool, dir: &Path) -> Result<(Report, RecordBatch), Error> {
         let mut spec = Spec::new(self.schema.clone());
         spec.csv = self.options.clone();
+        spec.format = self.format;
+        spec.json = self.json.clone();
         let plan = Budget::new(128).threads(threads).chunk_bytes(chunk).plan()?;
         let source = if streamed {
             Source::from_reader("case", std::io::Cursor::new(self.csv.clone()))?

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
 use clap::{Args, Parser, Subcommand};
-use sluicegate::spec::{Compression, CsvOptions, ParquetOptions, Schema};
+use sluicegate::spec::{Compression, CsvOptions, Format, JsonOptions, ParquetOptions, Schema};
 use sluicegate::{Budget, Pipeline, Source, Spec};
 
 /// Turns large CSV files into Parquet, fast, inside a fixed memory budget.
@@ -23,7 +23,7 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Convert a CSV file (plain, gzip or zstd; `-` for stdin) to Parquet.
+    /// Convert a CSV or NDJSON file (plain, gzip or zstd; `-` for stdin) to Parquet.
     Convert(Box<ConvertArgs>),
     /// Print the plan a memory budget gives (threads, chunk size, queues).
     Plan(BudgetArgs),
@@ -31,8 +31,12 @@ enum Command {
 
 #[derive(Args)]
 struct ConvertArgs {
-    /// Input CSV file; `-` reads standard input. gzip and zstd are detected.
+    /// Input file; `-` reads standard input. gzip and zstd are detected.
     input: PathBuf,
+    /// Input format: csv or ndjson (also jsonl) [default: from the file
+    /// name: .ndjson and .jsonl are NDJSON, anything else CSV].
+    #[arg(short, long)]
+    format: Option<String>,
     /// Output Parquet file, written under a temporary name and renamed when complete.
     #[arg(short, long)]
     output: PathBuf,
@@ -42,6 +46,8 @@ struct ConvertArgs {
     schema: Option<PathBuf>,
     #[command(flatten)]
     csv: CsvArgs,
+    #[command(flatten)]
+    json: JsonArgs,
     #[command(flatten)]
     parquet: ParquetArgs,
     #[command(flatten)]
@@ -74,6 +80,13 @@ struct CsvArgs {
     /// A field text read as null; repeat for several (default: the empty field).
     #[arg(long = "null", value_name = "MARKER")]
     null_markers: Vec<String>,
+}
+
+#[derive(Args)]
+struct JsonArgs {
+    /// What to do with an object key the schema does not name: ignore or error.
+    #[arg(long, default_value = "ignore", value_name = "ignore|error")]
+    unknown_fields: String,
 }
 
 #[derive(Args)]
@@ -164,7 +177,18 @@ fn one_byte(flag: &str, s: &str) -> anyhow::Result<u8> {
 fn convert(args: ConvertArgs) -> anyhow::Result<()> {
     let schema = args.schema.as_deref().map(Schema::from_path).transpose()?;
     let mut spec = Spec::new(schema);
+    spec.format = match &args.format {
+        Some(f) => f.parse::<Format>()?,
+        None => Format::from_path(&args.input),
+    };
     spec.csv = args.csv.options()?;
+    spec.json = JsonOptions {
+        unknown_fields_are_errors: match args.json.unknown_fields.as_str() {
+            "ignore" => false,
+            "error" => true,
+            other => bail!("--unknown-fields must be ignore or error, not {other:?}"),
+        },
+    };
     spec.output = ParquetOptions {
         compression: args.parquet.compression.parse::<Compression>()?,
         dictionary: !args.parquet.no_dictionary,
@@ -186,7 +210,7 @@ fn convert(args: ConvertArgs) -> anyhow::Result<()> {
     if let Some(path) = &args.report {
         let json = serde_json::to_string_pretty(&report)?;
         if path.as_os_str() == "-" {
-            println!("{json}");
+            writeln!(std::io::stdout(), "{json}")?;
         } else {
             std::fs::write(path, json + "\n").with_context(|| format!("writing report {}", path.display()))?;
         }
@@ -238,7 +262,11 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Convert(args) => convert(*args),
-        Command::Plan(args) => args.budget().plan().map(|p| println!("{p}")).map_err(Into::into),
+        Command::Plan(args) => args
+            .budget()
+            .plan()
+            .map_err(anyhow::Error::from)
+            .and_then(|p| writeln!(std::io::stdout(), "{p}").map_err(Into::into)),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -11,7 +11,7 @@ use csv_core::{ReadRecordResult, Reader, ReaderBuilder, Terminator};
 use super::{ColumnBuilder, FieldError};
 use crate::error::{show_value, Error, ErrorKind, Result};
 use crate::spec::{type_name, CsvOptions, Schema};
-use crate::split::Chunk;
+use crate::split::{check_quotes, Chunk};
 
 /// Buffers a worker reuses from chunk to chunk.
 #[derive(Default)]
@@ -41,6 +41,9 @@ impl CsvDecoder {
     /// without one, by position.
     pub fn new(schema: &Schema, options: &CsvOptions, header: Option<&[String]>) -> Result<Self> {
         options.validate()?;
+        if let Some(c) = schema.columns.iter().find(|c| c.data_type.is_nested()) {
+            return Err(Error::spec(format!("column {:?}: nested types (list, struct) need JSON input", c.name)));
+        }
         let field_map = match header {
             None => (0..schema.len()).map(Some).collect(),
             Some(names) => {
@@ -199,6 +202,12 @@ impl CsvDecoder {
                     scratch.ends.resize(n, 0);
                 }
                 ReadRecordResult::Record => {
+                    // csv-core ends a record at its first line-break byte and
+                    // skips the rest (the LF of a CRLF, blank lines) when it
+                    // reads the next one: the record starts after them.
+                    while start < pos && matches!(data[start], b'\r' | b'\n') {
+                        start += 1;
+                    }
                     let raw = &data[start..pos];
                     let located = |kind: ErrorKind, column: Option<usize>, value: Option<Vec<u8>>| {
                         let mut loc = chunk.location(start, record);
@@ -208,12 +217,12 @@ impl CsvDecoder {
                     };
                     if memchr::memchr(self.options.quote, raw).is_some() {
                         if let Err(kind) = check_quotes(raw, &self.options) {
-                            return Err(located(kind, None, Some(raw.to_vec())));
+                            return Err(located(kind, None, Some(first_line(raw).to_vec())));
                         }
                     }
                     let fields = Fields { out: &scratch.out[..out_len], ends: &scratch.ends[..nends], i: 0, start: 0 };
                     if let Err((kind, column, value)) = on_record(fields, raw) {
-                        let value = if value.is_empty() && column.is_none() { raw.to_vec() } else { value };
+                        let value = if value.is_empty() && column.is_none() { first_line(raw).to_vec() } else { value };
                         return Err(located(kind, column, Some(value)));
                     }
                     record += 1;
@@ -229,6 +238,18 @@ impl CsvDecoder {
     fn column_name(&self, c: usize) -> String {
         self.schema.columns.get(c).map_or_else(|| format!("#{c}"), |col| col.name.clone())
     }
+}
+
+/// A raw record without its line break.
+fn trim_line_end(raw: &[u8]) -> &[u8] {
+    let end = raw.iter().rposition(|b| !matches!(b, b'\r' | b'\n')).map_or(0, |i| i + 1);
+    &raw[..end]
+}
+
+/// What an error about a whole record shows of it: its first line, which
+/// is the same however the input was cut into chunks.
+pub(crate) fn first_line(raw: &[u8]) -> &[u8] {
+    trim_line_end(&raw[..memchr::memchr(b'\n', raw).map_or(raw.len(), |i| i + 1)])
 }
 
 /// What a record callback reports: the kind, the schema column, the value.
@@ -262,66 +283,13 @@ impl Fields<'_> {
     }
 }
 
-/// Checks the quoting of one raw record against RFC 4180 (with an optional
-/// escape character): a quote opens a field only at its start, and a
-/// closing quote is followed by a delimiter, a line break or another quote.
-/// csv-core reads such text leniently; we refuse it, because a lenient read
-/// of broken quoting silently shifts fields. Only quote positions are
-/// visited (found with memchr), so the check costs little on long fields.
-fn check_quotes(raw: &[u8], o: &CsvOptions) -> std::result::Result<(), ErrorKind> {
-    let ends_field = |b: u8| b == o.delimiter || b == b'\n' || b == b'\r';
-    let mut i = 0;
-    while let Some(k) = memchr::memchr(o.quote, &raw[i..]) {
-        let open = i + k;
-        if open > 0 && !ends_field(raw[open - 1]) {
-            // A quote inside an unquoted field.
-            return Err(ErrorKind::MalformedQuote);
-        }
-        // Find the closing quote: not escaped, not doubled.
-        let mut j = open + 1;
-        loop {
-            let next = match o.escape {
-                Some(e) => memchr::memchr2(o.quote, e, &raw[j..]),
-                None => memchr::memchr(o.quote, &raw[j..]),
-            };
-            let Some(k) = next else { return Err(ErrorKind::UnterminatedQuote) };
-            let q = j + k;
-            if Some(raw[q]) == o.escape && raw[q] != o.quote {
-                j = q + 2;
-                if j > raw.len() {
-                    return Err(ErrorKind::UnterminatedQuote);
-                }
-                continue;
-            }
-            match raw.get(q + 1) {
-                Some(&b) if b == o.quote => j = q + 2,
-                Some(&b) if !ends_field(b) => return Err(ErrorKind::MalformedQuote),
-                _ => {
-                    i = q + 1;
-                    break;
-                }
-            }
-        }
-    }
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
     #[test]
-    fn quoting_rules() {
-        let o = CsvOptions::default();
-        assert_eq!(check_quotes(b"a,\"b,\"\"c\"\"\n\",d\n", &o), Ok(()));
-        assert_eq!(check_quotes(b"\"\"\n", &o), Ok(()));
-        assert_eq!(check_quotes(b"a,b\"c\n", &o), Err(ErrorKind::MalformedQuote));
-        assert_eq!(check_quotes(b"a,\"b\"c\n", &o), Err(ErrorKind::MalformedQuote));
-        assert_eq!(check_quotes(b"a,\"bc\n", &o), Err(ErrorKind::UnterminatedQuote));
-        let e = CsvOptions { escape: Some(b'\\'), ..CsvOptions::default() };
-        assert_eq!(check_quotes(b"a,\"b\\\"c\"\n", &e), Ok(()));
-        assert_eq!(check_quotes(b"a,\"b\\", &e), Err(ErrorKind::UnterminatedQuote));
-        assert_eq!(check_quotes(b"\"a\"\"\"\r\n", &o), Ok(()));
-        assert_eq!(check_quotes(b"\"a\"\"\n", &o), Err(ErrorKind::UnterminatedQuote));
+    fn line_breaks_are_not_part_of_a_shown_record() {
+        assert_eq!(trim_line_end(b"a,b\r\n"), b"a,b");
+        assert_eq!(trim_line_end(b"a,b"), b"a,b");
+        assert_eq!(trim_line_end(b"\r\n"), b"");
     }
 }

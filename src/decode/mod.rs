@@ -2,6 +2,7 @@
 //! input format; the typed builders and the value parsers are shared.
 
 mod csv;
+mod json;
 pub mod value;
 
 use std::sync::Arc;
@@ -17,7 +18,9 @@ use arrow_array::{ArrayRef, PrimitiveArray};
 use arrow_buffer::{NullBufferBuilder, ScalarBuffer};
 use arrow_schema::{DataType, TimeUnit};
 
+pub(crate) use self::csv::first_line;
 pub use self::csv::{CsvDecoder, Scratch};
+pub use self::json::JsonDecoder;
 use self::value::TimestampParser;
 use crate::spec::Column;
 
@@ -94,7 +97,7 @@ impl ColumnBuilder {
                 unit: *unit,
                 tz: tz.clone(),
             },
-            other => unreachable!("the schema admits no {other} columns"),
+            other => unreachable!("nested {other} columns have builders of their own"),
         }
     }
 

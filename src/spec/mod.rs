@@ -3,17 +3,21 @@
 //! objects from it.
 
 mod csv;
+mod format;
 mod output;
 mod schema;
 
 pub use self::csv::CsvOptions;
+pub use self::format::{Format, JsonOptions};
 pub use self::output::{Compression, ParquetOptions};
 pub use self::schema::{parse_type, type_name, Column, Schema};
 
 /// A whole conversion: input options, schema and output options.
 #[derive(Debug, Clone)]
 pub struct Spec {
+    pub format: Format,
     pub csv: CsvOptions,
+    pub json: JsonOptions,
     /// The columns; `None` reads the header and makes every column a nullable string.
     pub schema: Option<Schema>,
     pub output: ParquetOptions,
@@ -21,6 +25,12 @@ pub struct Spec {
 
 impl Spec {
     pub fn new(schema: Option<Schema>) -> Self {
-        Spec { csv: CsvOptions::default(), schema, output: ParquetOptions::default() }
+        Spec {
+            format: Format::Csv,
+            csv: CsvOptions::default(),
+            json: JsonOptions::default(),
+            schema,
+            output: ParquetOptions::default(),
+        }
     }
 }

@@ -134,6 +134,32 @@ impl Schema {
 pub fn parse_type(name: &str) -> std::result::Result<DataType, String> {
     let n = name.trim();
     let lower = n.to_ascii_lowercase();
+    if let Some(inner) = strip_call(n, &["list", "large_list"], '<', '>') {
+        // pyarrow prints `list<item: string>`; `list<string>` is accepted too.
+        let inner = inner.trim();
+        let (item_name, item) = match split_name(inner) {
+            Some((name, t)) if !name.contains(['<', '(', '[']) => (name, t),
+            _ => ("item", inner),
+        };
+        let (item, nullable) = strip_not_null(item);
+        let item = parse_type(item)?;
+        return Ok(DataType::List(Arc::new(Field::new(item_name, item, nullable))));
+    }
+    if let Some(inner) = strip_call(n, &["struct"], '<', '>') {
+        let mut fields = Vec::new();
+        for part in split_top_level(inner).into_iter().filter(|p| !p.trim().is_empty()) {
+            let (name, t) = split_name(part).ok_or_else(|| format!("struct field {part:?} is not `name: type`"))?;
+            if fields.iter().any(|f: &Field| f.name() == name) {
+                return Err(format!("struct field {name:?} appears twice"));
+            }
+            let (t, nullable) = strip_not_null(t);
+            fields.push(Field::new(name, parse_type(t)?, nullable));
+        }
+        if fields.is_empty() {
+            return Err("a struct needs at least one field".into());
+        }
+        return Ok(DataType::Struct(fields.into()));
+    }
     let t = match lower.as_str() {
         "bool" | "boolean" => DataType::Boolean,
         "int8" => DataType::Int8,
@@ -167,6 +193,40 @@ pub fn parse_type(name: &str) -> std::result::Result<DataType, String> {
     Ok(t)
 }
 
+/// `name: type` into its parts.
+fn split_name(s: &str) -> Option<(&str, &str)> {
+    let (name, t) = s.split_once(':')?;
+    let name = name.trim().trim_matches('"');
+    (!name.is_empty()).then_some((name, t.trim()))
+}
+
+/// pyarrow's ` not null` suffix, as a nullability.
+fn strip_not_null(t: &str) -> (&str, bool) {
+    match t.trim().strip_suffix("not null") {
+        Some(rest) => (rest.trim(), false),
+        None => (t.trim(), true),
+    }
+}
+
+/// Splits on commas that are not inside `<>`, `()` or `[]`.
+fn split_top_level(s: &str) -> Vec<&str> {
+    let mut parts = Vec::new();
+    let (mut depth, mut start) = (0i32, 0);
+    for (i, c) in s.char_indices() {
+        match c {
+            '<' | '(' | '[' => depth += 1,
+            '>' | ')' | ']' => depth -= 1,
+            ',' if depth == 0 => {
+                parts.push(&s[start..i]);
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    parts.push(&s[start..]);
+    parts
+}
+
 fn strip_call<'a>(s: &'a str, heads: &[&str], open: char, close: char) -> Option<&'a str> {
     heads.iter().find_map(|h| s.strip_prefix(h)?.trim_start().strip_prefix(open)?.strip_suffix(close))
 }
@@ -187,7 +247,9 @@ fn parse_decimal(args: &str) -> std::result::Result<DataType, String> {
 fn parse_timestamp(args: &str) -> std::result::Result<DataType, String> {
     let mut parts = args.splitn(2, ',').map(str::trim);
     let unit = match parts.next().unwrap_or("").to_ascii_lowercase().as_str() {
-        "s" => TimeUnit::Second,
+        // Parquet has no seconds unit (arrow-rs would write a bare INT64);
+        // like pyarrow, store seconds as milliseconds.
+        "s" => TimeUnit::Millisecond,
         "ms" => TimeUnit::Millisecond,
         "us" => TimeUnit::Microsecond,
         "ns" => TimeUnit::Nanosecond,
@@ -222,6 +284,11 @@ pub fn type_name(t: &DataType) -> String {
                 None => format!("timestamp[{unit}]"),
             }
         }
+        DataType::List(item) => format!("list<{}>", type_name(item.data_type())),
+        DataType::Struct(fields) => format!(
+            "struct<{}>",
+            fields.iter().map(|f| format!("{}: {}", f.name(), type_name(f.data_type()))).collect::<Vec<_>>().join(", ")
+        ),
         other => other.to_string().to_ascii_lowercase(),
     }
 }
@@ -245,7 +312,29 @@ mod tests {
             Ok(DataType::Timestamp(TimeUnit::Microsecond, Some("America/New_York".into())))
         );
         assert_eq!(parse_type("timestamp[ns]"), Ok(DataType::Timestamp(TimeUnit::Nanosecond, None)));
+        assert_eq!(parse_type("timestamp[s]"), Ok(DataType::Timestamp(TimeUnit::Millisecond, None)));
         assert_eq!(parse_type("date32[day]"), Ok(DataType::Date32));
+        let item = |t: DataType| DataType::List(Arc::new(Field::new("item", t, true)));
+        assert_eq!(parse_type("list<string>"), Ok(item(DataType::Utf8)));
+        assert_eq!(parse_type("list<item: int64>"), Ok(item(DataType::Int64)));
+        assert_eq!(
+            parse_type("struct<city: string, zip: int32 not null, at: timestamp[ms, tz=UTC]>"),
+            Ok(DataType::Struct(
+                vec![
+                    Field::new("city", DataType::Utf8, true),
+                    Field::new("zip", DataType::Int32, false),
+                    Field::new("at", DataType::Timestamp(TimeUnit::Millisecond, Some("UTC".into())), true),
+                ]
+                .into()
+            ))
+        );
+        assert_eq!(
+            parse_type("list<struct<sku: string, price: decimal(10,2)>>"),
+            Ok(item(DataType::Struct(
+                vec![Field::new("sku", DataType::Utf8, true), Field::new("price", DataType::Decimal128(10, 2), true)]
+                    .into()
+            )))
+        );
     }
 
     #[test]

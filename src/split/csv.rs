@@ -13,6 +13,7 @@
 //! every chunk from a true record start up to the first bad record, the
 //! first error reported is the same whatever the chunk size.
 
+use crate::error::ErrorKind;
 use crate::spec::CsvOptions;
 
 /// Where a chunk ends.
@@ -31,15 +32,25 @@ pub struct CsvSplitter {
     quote: u8,
     escape: Option<u8>,
     chunk_bytes: usize,
+    options: CsvOptions,
 }
 
 impl CsvSplitter {
     pub fn new(options: &CsvOptions, chunk_bytes: usize) -> Self {
-        CsvSplitter { quote: options.quote, escape: options.escape, chunk_bytes: chunk_bytes.max(1) }
+        CsvSplitter {
+            quote: options.quote,
+            escape: options.escape,
+            chunk_bytes: chunk_bytes.max(1),
+            options: options.clone(),
+        }
     }
 
     pub fn quote(&self) -> u8 {
         self.quote
+    }
+
+    pub fn options(&self) -> &CsvOptions {
+        &self.options
     }
 
     pub fn chunk_bytes(&self) -> usize {
@@ -135,6 +146,50 @@ impl CsvSplitter {
     }
 }
 
+/// Checks the quoting of one raw record against RFC 4180 (with an optional
+/// escape character): a quote opens a field only at its start, and a
+/// closing quote is followed by a delimiter, a line break or another quote.
+/// csv-core reads such text leniently; we refuse it, because a lenient read
+/// of broken quoting silently shifts fields. Only quote positions are
+/// visited (found with memchr), so the check costs little on long fields.
+pub fn check_quotes(raw: &[u8], o: &CsvOptions) -> Result<(), ErrorKind> {
+    let ends_field = |b: u8| b == o.delimiter || b == b'\n' || b == b'\r';
+    let mut i = 0;
+    while let Some(k) = memchr::memchr(o.quote, &raw[i..]) {
+        let open = i + k;
+        if open > 0 && !ends_field(raw[open - 1]) {
+            // A quote inside an unquoted field.
+            return Err(ErrorKind::MalformedQuote);
+        }
+        // Find the closing quote: not escaped, not doubled.
+        let mut j = open + 1;
+        loop {
+            let next = match o.escape {
+                Some(e) => memchr::memchr2(o.quote, e, &raw[j..]),
+                None => memchr::memchr(o.quote, &raw[j..]),
+            };
+            let Some(k) = next else { return Err(ErrorKind::UnterminatedQuote) };
+            let q = j + k;
+            if Some(raw[q]) == o.escape && raw[q] != o.quote {
+                j = q + 2;
+                if j > raw.len() {
+                    return Err(ErrorKind::UnterminatedQuote);
+                }
+                continue;
+            }
+            match raw.get(q + 1) {
+                Some(&b) if b == o.quote => j = q + 2,
+                Some(&b) if !ends_field(b) => return Err(ErrorKind::MalformedQuote),
+                _ => {
+                    i = q + 1;
+                    break;
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -187,5 +242,20 @@ mod tests {
     fn crlf_records_end_after_the_newline() {
         let s = CsvSplitter::new(&CsvOptions::default(), 6);
         assert_eq!(s.boundary(b"a,b\r\nc,d\r\n", true), Boundary::Cut(5));
+    }
+
+    #[test]
+    fn quoting_rules() {
+        let o = CsvOptions::default();
+        assert_eq!(check_quotes(b"a,\"b,\"\"c\"\"\n\",d\n", &o), Ok(()));
+        assert_eq!(check_quotes(b"\"\"\n", &o), Ok(()));
+        assert_eq!(check_quotes(b"a,b\"c\n", &o), Err(ErrorKind::MalformedQuote));
+        assert_eq!(check_quotes(b"a,\"b\"c\n", &o), Err(ErrorKind::MalformedQuote));
+        assert_eq!(check_quotes(b"a,\"bc\n", &o), Err(ErrorKind::UnterminatedQuote));
+        let e = CsvOptions { escape: Some(b'\\'), ..CsvOptions::default() };
+        assert_eq!(check_quotes(b"a,\"b\\\"c\"\n", &e), Ok(()));
+        assert_eq!(check_quotes(b"a,\"b\\", &e), Err(ErrorKind::UnterminatedQuote));
+        assert_eq!(check_quotes(b"\"a\"\"\"\r\n", &o), Ok(()));
+        assert_eq!(check_quotes(b"\"a\"\"\n", &o), Err(ErrorKind::UnterminatedQuote));
     }
 }

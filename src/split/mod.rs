@@ -14,7 +14,64 @@ use std::sync::Arc;
 use bytes::Bytes;
 use memmap2::Mmap;
 
-pub use self::csv::{Boundary, CsvSplitter};
+pub use self::csv::{check_quotes, Boundary, CsvSplitter};
+
+/// Finds record boundaries for one input format.
+#[derive(Debug, Clone)]
+pub enum Splitter {
+    /// Quote-aware CSV records.
+    Csv(CsvSplitter),
+    /// Lines (NDJSON): a JSON text holds no raw newline, so every newline
+    /// ends a record.
+    Lines { chunk_bytes: usize },
+}
+
+impl From<CsvSplitter> for Splitter {
+    fn from(s: CsvSplitter) -> Self {
+        Splitter::Csv(s)
+    }
+}
+
+impl Splitter {
+    pub fn chunk_bytes(&self) -> usize {
+        match self {
+            Splitter::Csv(s) => s.chunk_bytes(),
+            Splitter::Lines { chunk_bytes } => *chunk_bytes,
+        }
+    }
+
+    /// The longest prefix of at most the chunk size that ends on a record
+    /// boundary (see [`CsvSplitter::boundary`]).
+    pub fn boundary(&self, data: &[u8], eof: bool) -> Boundary {
+        match self {
+            Splitter::Csv(s) => s.boundary(data, eof),
+            Splitter::Lines { chunk_bytes } => {
+                if eof && data.len() <= *chunk_bytes {
+                    return Boundary::Cut(data.len());
+                }
+                match memchr::memrchr(b'\n', &data[..(*chunk_bytes).min(data.len())]) {
+                    Some(i) => Boundary::Cut(i + 1),
+                    None => Boundary::TooLarge { in_quotes: false },
+                }
+            }
+        }
+    }
+
+    fn first_record(&self, data: &[u8], eof: bool) -> Boundary {
+        match self {
+            Splitter::Csv(s) => s.first_record(data, eof),
+            Splitter::Lines { .. } => self.boundary(data, eof),
+        }
+    }
+
+    /// The CSV quoting rules over `window` (only CSV has quotes).
+    fn check_quotes(&self, window: &[u8]) -> std::result::Result<(), ErrorKind> {
+        match self {
+            Splitter::Csv(s) => check_quotes(window, s.options()),
+            Splitter::Lines { .. } => Ok(()),
+        }
+    }
+}
 use crate::error::{Error, ErrorKind, Location, Result};
 use crate::source::{MappedInput, Source, StreamInput};
 
@@ -57,7 +114,7 @@ impl Chunk {
 /// Cuts a source into chunks.
 pub struct Chunker {
     input: Input,
-    splitter: CsvSplitter,
+    splitter: Splitter,
     seq: u64,
     offset: u64,
     line: u64,
@@ -71,7 +128,8 @@ enum Input {
 }
 
 impl Chunker {
-    pub fn new(source: Source, splitter: CsvSplitter) -> Self {
+    pub fn new(source: Source, splitter: impl Into<Splitter>) -> Self {
+        let splitter = splitter.into();
         let input = match source {
             Source::Mapped(MappedInput { data, map, .. }) => Input::Mapped { data, map },
             Source::Stream(StreamInput { reader, .. }) => Input::Stream { reader, buf: Vec::new(), eof: false },
@@ -92,6 +150,17 @@ impl Chunker {
     /// Reads the first record alone (the header), skipping a BOM. `None` for
     /// an empty input.
     pub fn header(&mut self) -> Result<Option<Chunk>> {
+        // A record ends at LF (or CRLF). A CR that no LF follows before the
+        // first LF means old Mac line breaks, which would make the whole
+        // file one record: refuse them, whatever the chunk size.
+        let (window, _) = fill_window(&mut self.input, self.splitter.chunk_bytes())?;
+        let first_line = &window[..memchr::memchr(b'\n', window).unwrap_or(window.len())];
+        if memchr::memchr_iter(b'\r', first_line).any(|i| i + 1 < first_line.len()) {
+            return Err(Error::spec(
+                "the input's first line holds a CR without an LF: CR-only line breaks are not supported; \
+                 convert them to LF or CRLF",
+            ));
+        }
         let header = self.next_with(|s, data, eof| s.first_record(data, eof))?;
         // The header is not a data chunk: data chunks count from 0.
         self.seq = 0;
@@ -104,7 +173,7 @@ impl Chunker {
         self.next_with(|s, data, eof| s.boundary(data, eof))
     }
 
-    fn next_with(&mut self, cut: impl Fn(&CsvSplitter, &[u8], bool) -> Boundary) -> Result<Option<Chunk>> {
+    fn next_with(&mut self, cut: impl Fn(&Splitter, &[u8], bool) -> Boundary) -> Result<Option<Chunk>> {
         let limit = self.splitter.chunk_bytes();
         if !self.started {
             self.started = true;
@@ -120,11 +189,16 @@ impl Chunker {
         let n = match cut(&self.splitter, window, eof) {
             Boundary::Cut(n) => n,
             Boundary::TooLarge { in_quotes } => {
-                // A quote open at the limit that stays open to the end of
-                // the input was never closed; otherwise the record is long.
-                let unclosed = in_quotes && eof && bytecount::count(window, self.splitter.quote()) % 2 == 1;
-                let kind = if unclosed { ErrorKind::UnterminatedQuote } else { ErrorKind::RecordTooLarge { limit } };
-                let loc = Location { line: self.line, byte: self.offset, record: 0, column: None, value: None };
+                // No record ends within the limit: either the record is long,
+                // or its quoting is broken (a stray quote, one never closed),
+                // which the decoder's own check tells, as it would have.
+                let kind = match self.splitter.check_quotes(window) {
+                    Err(ErrorKind::MalformedQuote) => ErrorKind::MalformedQuote,
+                    Err(ErrorKind::UnterminatedQuote) if eof && in_quotes => ErrorKind::UnterminatedQuote,
+                    _ => ErrorKind::RecordTooLarge { limit },
+                };
+                let value = Some(crate::error::show_value(crate::decode::first_line(window)));
+                let loc = Location { line: self.line, byte: self.offset, record: 0, column: None, value };
                 return Err(Error::new(kind).at(loc));
             }
         };
