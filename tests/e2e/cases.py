@@ -174,6 +174,10 @@ UNICODE = lines(
 BOM_SCHEMA = cols(("first", "int32", False), ("second", "string"))
 BOM = b"\xef\xbb\xbf" + crlf(lines("first,second", "1,a", '2,"b\nc"', "3,"))
 
+# A BOM starts the file and, as data, later records: only the first is skipped.
+BOM_IN_DATA_SCHEMA = cols(("s", "string"), ("n", "int8"))
+BOM_IN_DATA = b"\xef\xbb\xbf" + lines("s,n", "\ufeffa,1", "\ufeffb,2", "c,3", '"\ufeffquoted",4', "\ufeff,5")
+
 NO_HEADER_SCHEMA = cols(("a", "int64", False), ("b", "string"), ("c", "decimal(6,2)"))
 NO_HEADER = lines("1,x,1.25", '2,"y, z",2.50', "3,,", '4,"multi\nline",-9.99')
 
@@ -196,6 +200,12 @@ FORMATS = lines("id,wall,utc,day", "1,02/01/1970 00:01,02/01/1970 00:01,02/01/19
 
 REORDERED_SCHEMA = cols(("c", "string"), ("a", "int32", False))
 REORDERED = lines("a,b,c,d", "1,skip,first,skip", '2,"skip, me","second",', "3,,,x")
+
+ESCAPE_SCHEMA = cols(("k", "int8", False), ("v", "string"))
+# The escape character inside quotes only: outside them its meaning differs
+# between CSV readers (csv-core keeps it, Python's csv drops it).
+ESCAPED = lines("k,v", r'1,"x\"y"', r'2,"back\\slash"', '3,"esc\\"\nnewline, \\"quoted\\""', '4,"doubled "" too"',
+                r'5,"\""', "6,plain")
 
 NO_FINAL_NEWLINE = b"a,b\n1,x\n2,y"
 BLANK_LINES = b"a,b\n1,x\n\n2,y\n\n"
@@ -227,6 +237,7 @@ CASES = [
     Case("dates", DATES, DATE_SCHEMA),
     Case("unicode", UNICODE, UNICODE_SCHEMA),
     Case("bom_crlf", BOM, BOM_SCHEMA),
+    Case("bom_in_data", BOM_IN_DATA, BOM_IN_DATA_SCHEMA),
     Case("no_header", NO_HEADER, NO_HEADER_SCHEMA, Dialect(header=False)),
     Case("tab_delimiter", TAB, TAB_SCHEMA, Dialect(delimiter="\t")),
     Case("semicolon_delimiter", SEMI, SEMI_SCHEMA, Dialect(delimiter=";")),
@@ -236,6 +247,7 @@ CASES = [
     Case("custom_formats", FORMATS, FORMAT_SCHEMA),
     Case("header_reordered_extra_columns", REORDERED, REORDERED_SCHEMA),
     Case("no_schema_all_strings", QUOTING, None),
+    Case("escape_backslash", ESCAPED, ESCAPE_SCHEMA, Dialect(escape="\\")),
     Case("no_final_newline", NO_FINAL_NEWLINE, TWO_COLS),
     Case("blank_lines", BLANK_LINES, TWO_COLS),
 ]

@@ -29,10 +29,6 @@ def chunk_sizes(longest_record: int) -> list[int | None]:
     return [longest_record + 3, longest_record + 17, 4096, None]
 
 
-def grid(longest_record: int) -> list[tuple[int | None, int]]:
-    return [(c, t) for c in chunk_sizes(longest_record) for t in THREADS]
-
-
 @dataclass
 class Run:
     returncode: int

@@ -20,7 +20,7 @@ import math
 import re
 import struct
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timezone
 from decimal import Decimal, localcontext
 from zoneinfo import ZoneInfo
 
@@ -53,6 +53,7 @@ ISO_RE = re.compile(
 class Dialect:
     delimiter: str = ","
     quote: str = '"'
+    escape: str | None = None
     header: bool = True
     nulls: list[str] = field(default_factory=lambda: [""])
 
@@ -62,6 +63,8 @@ class Dialect:
             args += ["--delimiter", "\\t" if self.delimiter == "\t" else self.delimiter]
         if self.quote != '"':
             args += ["--quote", self.quote]
+        if self.escape is not None:
+            args += ["--escape", self.escape]
         if not self.header:
             args.append("--no-header")
         if self.nulls != [""]:
@@ -75,19 +78,28 @@ def read_records(data: bytes, dialect: Dialect) -> list[list[str]]:
     lines skipped."""
     text = data.decode("utf-8-sig")
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=dialect.delimiter,
-                        quotechar=dialect.quote, doublequote=True, strict=True)
+                        quotechar=dialect.quote, escapechar=dialect.escape, doublequote=True, strict=True)
     return [r for r in reader if r]
 
 
-def record_lengths(data: bytes, quote: bytes = b'"') -> list[int]:
+def longest_record(data: bytes, dialect: Dialect) -> int:
+    return max(record_lengths(data, dialect.quote.encode(), dialect.escape.encode() if dialect.escape else None))
+
+
+def record_lengths(data: bytes, quote: bytes = b'"', escape: bytes | None = None) -> list[int]:
     """Byte length of each record, the terminator included (BOM removed), by
-    a quote-parity scan: a newline inside quotes does not end a record."""
+    a quote scan: a newline inside quotes does not end a record, nor does a
+    quote after the escape character end the quotes."""
     if data.startswith(b"\xef\xbb\xbf"):
         data = data[3:]
-    lengths, start, in_quotes = [], 0, False
-    q, nl = quote[0], ord("\n")
+    lengths, start, in_quotes, escaped = [], 0, False, False
+    q, nl, esc = quote[0], ord("\n"), escape[0] if escape else None
     for i, b in enumerate(data):
-        if b == q:
+        if escaped:
+            escaped = False
+        elif in_quotes and b == esc:
+            escaped = True
+        elif b == q:
             in_quotes = not in_quotes
         elif b == nl and not in_quotes:
             lengths.append(i + 1 - start)
@@ -139,6 +151,16 @@ def timestamp_value(text: str, unit: str, tz: str | None, fmt: str | None) -> in
     return whole_seconds * per + nanos * per // 1_000_000_000
 
 
+def stored_unit(unit: str) -> str:
+    """Parquet has no seconds unit: like pyarrow, seconds are stored as ms."""
+    return "ms" if unit == "s" else unit
+
+
+def stored_type(type_name: str) -> str:
+    """The type a schema-file type reads back as from the Parquet file."""
+    return type_name.replace("timestamp[s,", "timestamp[ms,").replace("timestamp[s]", "timestamp[ms]")
+
+
 def convert(text: str, column: dict):
     """One non-null field to the reference value of its column's type."""
     t = column["type"].strip().lower()
@@ -168,7 +190,7 @@ def convert(text: str, column: dict):
             return Decimal(text).quantize(Decimal(1).scaleb(-scale))
     m = TIMESTAMP_RE.fullmatch(column["type"].strip())
     if m:
-        return timestamp_value(text, m[1], m[2], column.get("format"))
+        return timestamp_value(text, stored_unit(m[1]), m[2], column.get("format"))
     raise ValueError(f"reference does not know type {column['type']!r}")
 
 

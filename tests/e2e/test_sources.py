@@ -9,11 +9,11 @@ import zstandard
 
 from cases import CASES, Case
 from helpers import convert, read_rows, write_schema
-from reference import expected_rows, record_lengths
+from reference import expected_rows, longest_record
 
 SOURCE_CASES = [c for c in CASES if c.id in (
-    "orders_sample", "quoting_lf", "quoting_crlf", "timestamps", "bom_crlf", "no_header",
-    "tab_delimiter", "null_markers", "unicode", "no_final_newline")]
+    "orders_sample", "quoting_lf", "quoting_crlf", "timestamps", "bom_crlf", "bom_in_data", "no_header",
+    "tab_delimiter", "null_markers", "unicode", "no_final_newline", "escape_backslash")]
 ORDERS_1500 = next(c for c in CASES if c.id == "orders_1500")
 
 
@@ -74,7 +74,7 @@ def plain_rows(tmp_path_factory):
 def test_compressed_and_stdin_match_the_plain_file(case: Case, variant, chunk_label, threads, tmp_path, plain_rows):
     pack, via_stdin = VARIANTS[variant]
     schema = write_schema(tmp_path / "schema.json", case.schema) if case.schema else None
-    longest = max(record_lengths(case.data, case.dialect.quote.encode()))
+    longest = longest_record(case.data, case.dialect)
     chunk = longest + 3 if chunk_label == "longest+3" else None
     args = case.dialect.cli_args()
 
