@@ -1,1 +1,350 @@
-fn main() {}
+//! Input megabytes per second, end to end and per stage, on ~32 MB of CSV
+//! shaped like the orders benchmark data (`/work/shared/bench/schema.json`,
+//! written by `gen.py`), generated here so that the bench needs no files.
+//!
+//! - `pipeline/<budget>`: `Pipeline::run` from a memory-mapped file to a
+//!   Parquet file, at the Lambda memory sizes users pick, with every size
+//!   derived from the budget as the CLI does. Before timing, one run per
+//!   budget prints its plan and peak resident set, since staying inside the
+//!   budget matters as much as speed.
+//! - `stages/decode`, `stages/encode`: one stage alone over the same data, cut
+//!   at the 1,769 MB plan's chunk size, so a profile can tell the stages apart.
+//!   Both count CSV input bytes, so their figures compare with the pipeline's.
+//!
+//! `cargo bench --bench throughput -- --quick` for a fast look.
+
+use std::fmt::Write as _;
+use std::path::Path;
+
+use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use sluicegate::decode::{CsvDecoder, Scratch};
+use sluicegate::sink::ParquetSink;
+use sluicegate::spec::{CsvOptions, ParquetOptions, Schema};
+use sluicegate::split::{Chunk, Chunker, CsvSplitter};
+use sluicegate::{Budget, Pipeline, Source, Spec};
+
+/// Size of the generated CSV (bytes): large enough for several chunks at every
+/// budget, small enough to keep a sample under a few seconds.
+const CSV_BYTES: usize = 32_000_000;
+/// Lambda memory sizes (MB): the smallest, a common one, one full vCPU, and
+/// a two-vCPU size.
+const BUDGETS_MB: [u64; 4] = [128, 512, 1769, 3008];
+/// The budget whose chunk size the per-stage group cuts at (MB).
+const STAGE_BUDGET_MB: u64 = 1769;
+
+/// `schema.json` of the benchmark data, less its notes.
+const SCHEMA: &str = r#"{"columns": [
+    {"name": "event_id", "type": "int64", "nullable": false},
+    {"name": "order_id", "type": "int64", "nullable": false},
+    {"name": "customer_id", "type": "int64"},
+    {"name": "quantity", "type": "uint32", "nullable": false},
+    {"name": "amount", "type": "float64"},
+    {"name": "unit_price", "type": "decimal(12,2)", "nullable": false},
+    {"name": "event_ts", "type": "timestamp[ms, tz=UTC]", "nullable": false},
+    {"name": "order_date", "type": "date32", "nullable": false},
+    {"name": "is_gift", "type": "bool"},
+    {"name": "category", "type": "string", "nullable": false},
+    {"name": "country", "type": "string"},
+    {"name": "email", "type": "string"},
+    {"name": "note", "type": "string"},
+    {"name": "discount", "type": "float64"}
+]}"#;
+
+fn throughput(c: &mut Criterion) {
+    let schema = Schema::from_json(SCHEMA).expect("the bench schema is valid");
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let input = dir.path().join("orders.csv");
+    let output = dir.path().join("orders.parquet");
+    let csv = orders_csv(CSV_BYTES);
+    std::fs::write(&input, &csv).expect("writing the bench input");
+    let bytes = csv.len() as u64;
+    // Not held while the pipeline runs: it would count in the peak RSS.
+    drop(csv);
+
+    let mut group = c.benchmark_group("pipeline");
+    group.sample_size(10).throughput(Throughput::Bytes(bytes));
+    for mb in BUDGETS_MB {
+        let plan = Budget::new(mb).plan().expect("a valid budget");
+        let pipeline = Pipeline::new(Spec::new(Some(schema.clone())), plan);
+        report_memory(&pipeline, &input, &output, mb);
+        group.bench_function(BenchmarkId::from_parameter(format!("{mb}MB")), |b| {
+            b.iter(|| pipeline.run(Source::open(&input).expect("opening the bench input"), &output).unwrap())
+        });
+    }
+    group.finish();
+
+    // The stages read from memory: page faults belong to the pipeline's figure.
+    let csv = std::fs::read(&input).expect("reading the bench input");
+    let options = CsvOptions::default();
+    let plan = Budget::new(STAGE_BUDGET_MB).plan().expect("a valid budget");
+    let (header, chunks) = split(csv, &options, plan.chunk_bytes);
+    let decoder = CsvDecoder::new(&schema, &options, Some(&header)).expect("the header matches the schema");
+    let mut scratch = Scratch::default();
+    let batches: Vec<_> = chunks.iter().map(|ch| decoder.decode(ch, &mut scratch).expect("valid data")).collect();
+    // The sink only supplies the encoder (and deletes its empty file on drop).
+    let (_sink, encoder) =
+        ParquetSink::create(&output, decoder.arrow_schema().clone(), &ParquetOptions::default(), plan.row_group_rows)
+            .expect("creating the encoder");
+
+    let mut group = c.benchmark_group("stages");
+    group.sample_size(10).throughput(Throughput::Bytes(bytes));
+    group.bench_function("decode", |b| {
+        b.iter(|| {
+            for chunk in &chunks {
+                decoder.decode(chunk, &mut scratch).unwrap();
+            }
+        })
+    });
+    group.bench_function("encode", |b| {
+        b.iter(|| {
+            for batch in &batches {
+                encoder.encode(batch).unwrap();
+            }
+        })
+    });
+    group.finish();
+}
+
+/// Runs once and prints the plan and the peak resident set against the
+/// budget. The kernel's high-water mark is reset first, so the figure is this
+/// run's alone (plus the bench process itself).
+fn report_memory(pipeline: &Pipeline, input: &Path, output: &Path, mb: u64) {
+    // Writing 5 to clear_refs resets VmHWM (Linux 4.0 and later); elsewhere
+    // the figure is the process's peak so far.
+    let _ = std::fs::write("/proc/self/clear_refs", "5");
+    let report = pipeline.run(Source::open(input).expect("opening the bench input"), output).unwrap();
+    let plan = pipeline.plan();
+    eprintln!(
+        "pipeline/{mb}MB: {} threads, {} KiB chunks; {} rows, {:.0} MB/s, peak RSS {:.0} MB of {mb} MB",
+        plan.threads,
+        plan.chunk_bytes >> 10,
+        report.rows_written,
+        report.throughput_mb_s(),
+        report.peak_rss_bytes as f64 / 1e6,
+    );
+}
+
+/// The header's names and the data chunks, as the pipeline's reader cuts them.
+fn split(csv: Vec<u8>, options: &CsvOptions, chunk_bytes: usize) -> (Vec<String>, Vec<Chunk>) {
+    let mut chunker = Chunker::new(Source::from_bytes("orders", csv), CsvSplitter::new(options, chunk_bytes));
+    let header = chunker.header().unwrap().expect("the bench data has a header");
+    let names = CsvDecoder::header_names(options, &header).unwrap();
+    let mut chunks = Vec::new();
+    while let Some(chunk) = chunker.next().unwrap() {
+        chunks.push(chunk);
+    }
+    (names, chunks)
+}
+
+/// CSV rows in the shape of `gen.py`'s orders data, about `target` bytes,
+/// the same on every run. The value mix follows `gen.py`: 5% nulls in the
+/// nullable columns, 30% in `discount`; timestamps in eight UTC offsets;
+/// notes with commas and doubled quotes, 1% of them over two lines.
+fn orders_csv(target: usize) -> Vec<u8> {
+    const CATEGORIES: [&str; 20] = [
+        "electronics",
+        "books",
+        "toys",
+        "garden",
+        "kitchen",
+        "sports",
+        "beauty",
+        "automotive",
+        "grocery",
+        "music",
+        "movies",
+        "office",
+        "pet_supplies",
+        "baby",
+        "clothing",
+        "shoes",
+        "jewelry",
+        "tools",
+        "health",
+        "furniture",
+    ];
+    const COUNTRIES: [&str; 30] = [
+        "US", "DE", "FR", "GB", "JP", "IN", "BR", "CA", "AU", "ES", "IT", "NL", "SE", "PL", "MX", "KR", "CN", "ZA",
+        "NG", "AR", "CH", "AT", "BE", "DK", "FI", "NO", "IE", "PT", "NZ", "SG",
+    ];
+    // (suffix, offset in minutes, weight in percent), as gen.py draws them.
+    const ZONES: [(&str, i64, u64); 8] = [
+        ("Z", 0, 35),
+        ("+00:00", 0, 10),
+        ("-05:00", -300, 15),
+        ("-08:00", -480, 10),
+        ("+01:00", 60, 10),
+        ("+02:00", 120, 8),
+        ("+05:30", 330, 7),
+        ("+09:00", 540, 5),
+    ];
+    const FIRST: [&str; 8] = ["anna", "ben", "carla", "dmitri", "eva", "farid", "gina", "hiro"];
+    const DOMAINS: [&str; 6] =
+        ["example.com", "mail.example.org", "shop.test", "corp.example.net", "inbox.example", "post.test"];
+    const NOTE_A: [&str; 6] = [
+        "Delivered on time",
+        "Customer called twice",
+        "Gift wrap requested",
+        "Left at front door",
+        "Box slightly dented",
+        "Returned, refund pending",
+    ];
+    const NOTE_B: [&str; 6] = [", thanks!", ", said \"great service\"", "", ", size \"XL\", colour blue", ", ok", ""];
+    const NOTE_C: [&str; 4] = ["", " Follow-up needed.", " Rated 5/5 (\"excellent\").", ""];
+    const NOTE_NL: &str = "\nP.S. second line of the note, with a comma";
+    const BASE_TS: i64 = 1_704_067_200; // 2024-01-01T00:00:00Z, seconds
+    const TS_SPAN: u64 = 365 * 24 * 3600; // one year of events, seconds
+
+    let mut rng = SplitMix64(0x5eed);
+    let mut out = String::with_capacity(target + 1024);
+    out.push_str(
+        "event_id,order_id,customer_id,quantity,amount,unit_price,event_ts,order_date,is_gift,category,country,\
+         email,note,discount\n",
+    );
+    let mut event_id = 1i64;
+    let mut note = String::new();
+    while out.len() < target {
+        let r = &mut rng;
+        let order_id = 10_000_000_000 + event_id / 3 * 7 + r.below(7) as i64;
+        // Geometric(0.35), capped at 500, and 0.1% bulk orders over 2^31.
+        let quantity = if r.chance(0.001) {
+            (1u64 << 31) + r.below((1 << 31) - 1)
+        } else {
+            let mut q = 1;
+            while q < 500 && !r.chance(0.35) {
+                q += 1;
+            }
+            q
+        };
+        // Log-normal(7, 1.2) cents, as gen.py.
+        let cents = (7.0 + 1.2 * r.normal()).exp().round() as u64 + 1;
+        let amount = (quantity as f64 * cents as f64 / 100.0 * (0.8 + 0.2 * r.unit()) * 1e4).round() / 1e4;
+        let utc = BASE_TS + r.below(TS_SPAN) as i64;
+        let millis = r.below(1000);
+        let (zone, offset_min) = {
+            let mut pick = r.below(100);
+            let mut zone = ZONES[0];
+            for z in ZONES {
+                if pick < z.2 {
+                    zone = z;
+                    break;
+                }
+                pick -= z.2;
+            }
+            (zone.0, zone.1)
+        };
+        let local = utc + offset_min * 60;
+        let (ly, lm, ld) = civil_from_days(local.div_euclid(86_400));
+        let secs = local.rem_euclid(86_400);
+        let (uy, um, ud) = civil_from_days(utc.div_euclid(86_400));
+        // A Zipf-like skew over categories: the first few dominate.
+        let category = CATEGORIES[((r.unit().powi(3)) * CATEGORIES.len() as f64) as usize];
+
+        let _ = write!(out, "{event_id},{order_id},");
+        if !r.chance(0.05) {
+            let _ = write!(out, "{}", 1 + r.below(4_999_999));
+        }
+        let _ = write!(out, ",{quantity},");
+        if !r.chance(0.05) {
+            let _ = write!(out, "{amount}");
+        }
+        let _ = write!(
+            out,
+            ",{}.{:02},{ly:04}-{lm:02}-{ld:02}T{:02}:{:02}:{:02}.{millis:03}{zone},{uy:04}-{um:02}-{ud:02},",
+            cents / 100,
+            cents % 100,
+            secs / 3600,
+            secs / 60 % 60,
+            secs % 60,
+        );
+        if !r.chance(0.05) {
+            out.push_str(if r.chance(0.12) { "true" } else { "false" });
+        }
+        let _ = write!(out, ",{category},");
+        if !r.chance(0.05) {
+            out.push_str(r.pick(&COUNTRIES));
+        }
+        out.push(',');
+        if !r.chance(0.05) {
+            let _ = write!(out, "{}.{}@{}", r.pick(&FIRST), 1 + r.below(99_999), r.pick(&DOMAINS));
+        }
+        out.push(',');
+        if !r.chance(0.05) {
+            note.clear();
+            note.push_str(r.pick(&NOTE_A));
+            note.push_str(r.pick(&NOTE_B));
+            note.push_str(r.pick(&NOTE_C));
+            if r.chance(0.01) {
+                note.push_str(NOTE_NL);
+            }
+            // RFC 4180, minimal quoting: as polars writes it.
+            if note.contains([',', '"', '\n']) {
+                let _ = write!(out, "\"{}\"", note.replace('"', "\"\""));
+            } else {
+                out.push_str(&note);
+            }
+        }
+        out.push(',');
+        if !r.chance(0.30) {
+            let _ = write!(out, "{}", (r.unit() * 0.5 * 1e3).round() / 1e3);
+        }
+        out.push('\n');
+        event_id += 1;
+    }
+    out.into_bytes()
+}
+
+/// Year, month, day of a day count from 1970-01-01 (Howard Hinnant's
+/// `civil_from_days`, the inverse of `sluicegate::decode::value::days_from_civil`).
+fn civil_from_days(days: i64) -> (i64, u32, u32) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    (if m <= 2 { yoe + era * 400 + 1 } else { yoe + era * 400 }, m, d)
+}
+
+/// A small deterministic generator (SplitMix64): the data must be the same on
+/// every run and machine, and the bench should not pull in `rand` for it.
+struct SplitMix64(u64);
+
+impl SplitMix64 {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+
+    /// Uniform in `[0, 1)`.
+    fn unit(&mut self) -> f64 {
+        (self.next() >> 11) as f64 / (1u64 << 53) as f64
+    }
+
+    /// Uniform in `0..n`.
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+
+    fn chance(&mut self, p: f64) -> bool {
+        self.unit() < p
+    }
+
+    fn pick<'a>(&mut self, values: &[&'a str]) -> &'a str {
+        values[self.below(values.len() as u64) as usize]
+    }
+
+    /// Standard normal, by Box-Muller.
+    fn normal(&mut self) -> f64 {
+        let u = 1.0 - self.unit(); // (0, 1]: the logarithm stays finite
+        (-2.0 * u.ln()).sqrt() * (std::f64::consts::TAU * self.unit()).cos()
+    }
+}
+
+criterion_group!(benches, throughput);
+criterion_main!(benches);
