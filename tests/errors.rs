@@ -60,3 +60,11 @@ fn a_stray_quote_in_a_file_larger_than_a_chunk() {
     let err = Case::new(csv, SCHEMA).fails();
     assert!(err.starts_with("case:line 2, byte 5, record 0: malformed quoting"), "{err}");
 }
+
+#[test]
+fn a_header_larger_than_the_chunk_is_too_large_whatever_follows() {
+    // Regression (fuzz): the quote check on a record that does not fit
+    // looked past its end and blamed it for the next record's stray quote.
+    let err = Case::new("id,s\n1,a\"b\n", SCHEMA).fails();
+    assert!(err.starts_with("case:line 2, byte 5, record 0: malformed quoting"), "{err}");
+}

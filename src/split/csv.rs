@@ -190,6 +190,44 @@ pub fn check_quotes(raw: &[u8], o: &CsvOptions) -> Result<(), ErrorKind> {
     Ok(())
 }
 
+/// The quoting verdict on the first record of `data` alone: `Ok` when it
+/// ends (or `data` does) with well-formed quoting, else what is wrong with
+/// it. Used only on the error path, when no record ends within the limit.
+pub fn check_first_record_quotes(data: &[u8], o: &CsvOptions) -> Result<(), ErrorKind> {
+    #[derive(PartialEq)]
+    enum S {
+        FieldStart,
+        Unquoted,
+        Quoted,
+        AfterQuote,
+    }
+    let mut s = S::FieldStart;
+    let mut i = 0;
+    while i < data.len() {
+        let b = data[i];
+        s = match s {
+            S::Quoted if Some(b) == o.escape => {
+                i += 2;
+                continue;
+            }
+            S::Quoted if b == o.quote => S::AfterQuote,
+            S::Quoted => S::Quoted,
+            _ if b == b'\n' => return Ok(()),
+            S::FieldStart if b == o.quote => S::Quoted,
+            S::AfterQuote if b == o.quote => S::Quoted,
+            _ if b == o.delimiter || b == b'\r' => S::FieldStart,
+            S::Unquoted | S::AfterQuote if b == o.quote => return Err(ErrorKind::MalformedQuote),
+            S::AfterQuote => return Err(ErrorKind::MalformedQuote),
+            _ => S::Unquoted,
+        };
+        i += 1;
+    }
+    if s == S::Quoted {
+        return Err(ErrorKind::UnterminatedQuote);
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -242,6 +280,18 @@ mod tests {
     fn crlf_records_end_after_the_newline() {
         let s = CsvSplitter::new(&CsvOptions::default(), 6);
         assert_eq!(s.boundary(b"a,b\r\nc,d\r\n", true), Boundary::Cut(5));
+    }
+
+    #[test]
+    fn first_record_verdicts() {
+        let o = CsvOptions::default();
+        assert_eq!(check_first_record_quotes(b"aaaa,b\nc\"d\n", &o), Ok(()), "only the first record counts");
+        assert_eq!(check_first_record_quotes(b"a,1\"x\nb\n", &o), Err(ErrorKind::MalformedQuote));
+        assert_eq!(check_first_record_quotes(b"a,\"x\"y\n", &o), Err(ErrorKind::MalformedQuote));
+        assert_eq!(check_first_record_quotes(b"a,\"x\ny", &o), Err(ErrorKind::UnterminatedQuote));
+        assert_eq!(check_first_record_quotes(b"a,\"x\"\"\"\r\n", &o), Ok(()));
+        let e = CsvOptions { escape: Some(b'\\'), ..CsvOptions::default() };
+        assert_eq!(check_first_record_quotes(b"\"a\\\"b\"\n", &e), Ok(()));
     }
 
     #[test]

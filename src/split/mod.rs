@@ -14,7 +14,7 @@ use std::sync::Arc;
 use bytes::Bytes;
 use memmap2::Mmap;
 
-pub use self::csv::{check_quotes, Boundary, CsvSplitter};
+pub use self::csv::{check_first_record_quotes, check_quotes, Boundary, CsvSplitter};
 
 /// Finds record boundaries for one input format.
 #[derive(Debug, Clone)]
@@ -64,10 +64,11 @@ impl Splitter {
         }
     }
 
-    /// The CSV quoting rules over `window` (only CSV has quotes).
+    /// The CSV quoting rules over the first record of `window` (only CSV
+    /// has quotes).
     fn check_quotes(&self, window: &[u8]) -> std::result::Result<(), ErrorKind> {
         match self {
-            Splitter::Csv(s) => check_quotes(window, s.options()),
+            Splitter::Csv(s) => check_first_record_quotes(window, s.options()),
             Splitter::Lines { .. } => Ok(()),
         }
     }
