@@ -318,6 +318,15 @@ mod tests {
     }
 
     #[test]
+    fn a_long_header_is_judged_alone() {
+        // Regression (fuzz): the next record's stray quote was blamed on the
+        // header that did not fit the chunk.
+        let err = chunks(Source::from_bytes("m", b"ab,c\n1,x\"y\n".to_vec()), 3, true).unwrap_err();
+        assert_eq!(err.kind(), &ErrorKind::RecordTooLarge { limit: 3 });
+        assert_eq!(err.location().unwrap().line, 1);
+    }
+
+    #[test]
     fn an_unclosed_quote_at_the_end_is_reported_as_such() {
         let text = "a,b\n1,\"open\n2,3\n4,5\n6,7\n";
         let err = chunks(Source::from_bytes("m", text.as_bytes().to_vec()), 8, true).unwrap_err();
