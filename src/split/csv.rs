@@ -212,10 +212,11 @@ pub fn check_first_record_quotes(data: &[u8], o: &CsvOptions) -> Result<(), Erro
             }
             S::Quoted if b == o.quote => S::AfterQuote,
             S::Quoted => S::Quoted,
-            _ if b == b'\n' => return Ok(()),
+            // csv-core ends a record at a CR as at an LF.
+            _ if b == b'\n' || b == b'\r' => return Ok(()),
             S::FieldStart if b == o.quote => S::Quoted,
             S::AfterQuote if b == o.quote => S::Quoted,
-            _ if b == o.delimiter || b == b'\r' => S::FieldStart,
+            _ if b == o.delimiter => S::FieldStart,
             S::Unquoted | S::AfterQuote if b == o.quote => return Err(ErrorKind::MalformedQuote),
             S::AfterQuote => return Err(ErrorKind::MalformedQuote),
             _ => S::Unquoted,
@@ -290,6 +291,7 @@ mod tests {
         assert_eq!(check_first_record_quotes(b"a,\"x\"y\n", &o), Err(ErrorKind::MalformedQuote));
         assert_eq!(check_first_record_quotes(b"a,\"x\ny", &o), Err(ErrorKind::UnterminatedQuote));
         assert_eq!(check_first_record_quotes(b"a,\"x\"\"\"\r\n", &o), Ok(()));
+        assert_eq!(check_first_record_quotes(b"a,b\rc\"d\n", &o), Ok(()), "a CR ends the record too");
         let e = CsvOptions { escape: Some(b'\\'), ..CsvOptions::default() };
         assert_eq!(check_first_record_quotes(b"\"a\\\"b\"\n", &e), Ok(()));
     }
