@@ -97,3 +97,10 @@ fn missing_required_duplicate_and_unknown_keys() {
     case.json.unknown_fields_are_errors = true;
     assert!(case.fails().contains("column \"other\": JSON object has a key the schema does not name"));
 }
+
+#[test]
+fn a_bad_nested_value_names_its_dotted_path() {
+    let schema = r#"{"columns": [{"name": "addr", "type": "struct<city: string, zip: int32>"}]}"#;
+    let err = Case::ndjson("{\"addr\": {\"zip\": \"x\"}}\n", schema).fails();
+    assert!(err.contains("column \"addr.zip\": value does not parse as int32"), "{err}");
+}

@@ -69,7 +69,7 @@ impl JsonDecoder {
             }
             let nodes = &tape.0;
             let outcome = match nodes.first() {
-                Some(Node::Object { .. }) => root.append_row(nodes, &self.schema.columns, &self.options),
+                Some(Node::Object { .. }) => root.append_row(nodes, &self.options),
                 _ => Err(RowError { kind: ErrorKind::JsonShape, column: None }),
             };
             tape_store = Some(tape.reset());
@@ -88,10 +88,26 @@ fn trim_newline(line: &[u8]) -> &[u8] {
     line.strip_suffix(b"\r").unwrap_or(line)
 }
 
-/// Why a row could not be appended, and in which column (a dotted path).
+/// Why a row could not be appended, and in which column (a dotted path,
+/// built only as the error travels up through the objects that hold it).
 struct RowError {
     kind: ErrorKind,
     column: Option<String>,
+}
+
+impl RowError {
+    fn new(kind: ErrorKind) -> Self {
+        RowError { kind, column: None }
+    }
+
+    /// The error as seen from the object that holds it under `key`.
+    fn under(mut self, key: &str) -> Self {
+        self.column = Some(match self.column {
+            None => key.to_string(),
+            Some(inner) => format!("{key}.{inner}"),
+        });
+        self
+    }
 }
 
 /// A builder for one JSON value of a schema type.
@@ -139,54 +155,40 @@ impl Builder {
 
     /// Appends a top-level object as one row: every schema column gets a value
     /// or a null.
-    fn append_row(
-        &mut self,
-        nodes: &[Node],
-        columns: &[Column],
-        options: &JsonOptions,
-    ) -> std::result::Result<(), RowError> {
-        let Builder::Struct { children, .. } = self else { unreachable!("the root is a struct") };
-        let names: Vec<&str> = columns.iter().map(|c| c.name.as_str()).collect();
-        let nullable: Vec<bool> = columns.iter().map(|c| c.nullable).collect();
-        append_object(children, &names, &nullable, nodes, 0, options, "")
+    fn append_row(&mut self, nodes: &[Node], options: &JsonOptions) -> std::result::Result<(), RowError> {
+        let Builder::Struct { fields, children, .. } = self else { unreachable!("the root is a struct") };
+        append_object(children, fields, nodes, 0, options)
     }
 
-    fn append(
-        &mut self,
-        nodes: &[Node],
-        i: usize,
-        options: &JsonOptions,
-        path: &str,
-    ) -> std::result::Result<(), RowError> {
+    fn append(&mut self, nodes: &[Node], i: usize, options: &JsonOptions) -> std::result::Result<(), RowError> {
         if matches!(nodes[i], Node::Static(StaticNode::Null)) {
             self.append_null();
             return Ok(());
         }
         match self {
-            Builder::Scalar { builder, data_type } => append_scalar(builder, data_type, &nodes[i])
-                .map_err(|e| RowError { kind: scalar_error(e, data_type), column: Some(path.to_string()) }),
+            Builder::Scalar { builder, data_type } => {
+                append_scalar(builder, data_type, &nodes[i]).map_err(|e| RowError::new(scalar_error(e, data_type)))
+            }
             Builder::Struct { fields, children, nulls } => {
                 if !matches!(nodes[i], Node::Object { .. }) {
                     let expected = type_name(&DataType::Struct(fields.clone()));
-                    return Err(RowError { kind: ErrorKind::Parse { expected }, column: Some(path.to_string()) });
+                    return Err(RowError::new(ErrorKind::Parse { expected }));
                 }
-                let names: Vec<&str> = fields.iter().map(|f| f.name().as_str()).collect();
-                let nullable: Vec<bool> = fields.iter().map(|f| f.is_nullable()).collect();
-                append_object(children, &names, &nullable, nodes, i, options, path)?;
+                append_object(children, fields, nodes, i, options)?;
                 nulls.append_non_null();
                 Ok(())
             }
             Builder::List { item, offsets, child, nulls } => {
                 let Node::Array { len, .. } = nodes[i] else {
                     let expected = type_name(&DataType::List(Arc::clone(item)));
-                    return Err(RowError { kind: ErrorKind::Parse { expected }, column: Some(path.to_string()) });
+                    return Err(RowError::new(ErrorKind::Parse { expected }));
                 };
                 let mut j = i + 1;
                 for _ in 0..len {
                     if !item.is_nullable() && matches!(nodes[j], Node::Static(StaticNode::Null)) {
-                        return Err(RowError { kind: ErrorKind::NullInNonNullable, column: Some(path.to_string()) });
+                        return Err(RowError::new(ErrorKind::NullInNonNullable));
                     }
-                    child.append(nodes, j, options, path)?;
+                    child.append(nodes, j, options)?;
                     j += width(nodes, j);
                 }
                 let last = *offsets.last().expect("offsets start with 0");
@@ -239,37 +241,35 @@ fn child_column(field: &Field) -> Column {
     Column::new(field.name(), field.data_type().clone(), field.is_nullable())
 }
 
-/// Fills `children` (named `names`) from the object at `nodes[i]`: a key the
-/// schema does not name is skipped (or refused), a missing one is null.
+/// Fills `children` (one per field of `fields`) from the object at
+/// `nodes[i]`: a key the schema does not name is skipped (or refused), a
+/// missing one is null.
 fn append_object(
     children: &mut [Builder],
-    names: &[&str],
-    nullable: &[bool],
+    fields: &Fields,
     nodes: &[Node],
     i: usize,
     options: &JsonOptions,
-    path: &str,
 ) -> std::result::Result<(), RowError> {
     let Node::Object { len, .. } = nodes[i] else { unreachable!("checked by the caller") };
-    let child_path = |name: &str| if path.is_empty() { name.to_string() } else { format!("{path}.{name}") };
     let mut seen = vec![false; children.len()];
     let mut j = i + 1;
     for _ in 0..len {
         let Node::String(key) = nodes[j] else { unreachable!("object keys are strings") };
         let value = j + 1;
-        match names.iter().position(|n| *n == key) {
+        match fields.iter().position(|f| f.name() == key) {
             Some(c) => {
                 if seen[c] {
-                    return Err(RowError { kind: ErrorKind::DuplicateKey, column: Some(child_path(key)) });
+                    return Err(RowError::new(ErrorKind::DuplicateKey).under(key));
                 }
                 seen[c] = true;
-                if !nullable[c] && matches!(nodes[value], Node::Static(StaticNode::Null)) {
-                    return Err(RowError { kind: ErrorKind::NullInNonNullable, column: Some(child_path(key)) });
+                if !fields[c].is_nullable() && matches!(nodes[value], Node::Static(StaticNode::Null)) {
+                    return Err(RowError::new(ErrorKind::NullInNonNullable).under(key));
                 }
-                children[c].append(nodes, value, options, &child_path(key))?;
+                children[c].append(nodes, value, options).map_err(|e| e.under(key))?;
             }
             None if options.unknown_fields_are_errors => {
-                return Err(RowError { kind: ErrorKind::UnknownField, column: Some(child_path(key)) });
+                return Err(RowError::new(ErrorKind::UnknownField).under(key));
             }
             None => {}
         }
@@ -277,8 +277,8 @@ fn append_object(
     }
     for (c, child) in children.iter_mut().enumerate() {
         if !seen[c] {
-            if !nullable[c] {
-                return Err(RowError { kind: ErrorKind::NullInNonNullable, column: Some(child_path(names[c])) });
+            if !fields[c].is_nullable() {
+                return Err(RowError::new(ErrorKind::NullInNonNullable).under(fields[c].name()));
             }
             child.append_null();
         }
