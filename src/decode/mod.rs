@@ -2,6 +2,7 @@
 //! input format; the typed builders and the value parsers are shared.
 
 mod csv;
+mod fields;
 mod json;
 pub mod value;
 
@@ -29,6 +30,14 @@ use crate::spec::Column;
 pub(crate) enum FieldError {
     Parse,
     Utf8,
+}
+
+/// Why a value could not be appended to a column.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum CellError {
+    /// Null where the column is not nullable.
+    Null,
+    Invalid(FieldError),
 }
 
 /// A typed builder for one column, fed field bytes.
@@ -143,6 +152,80 @@ impl ColumnBuilder {
             ColumnBuilder::Timestamp { values, nulls, parser, .. } => {
                 values.push(parser.parse(s).ok_or(FieldError::Parse)?);
                 nulls.append_non_null();
+                Ok(())
+            }
+        }
+    }
+
+    /// Appends `cells` in order, with one loop per column type. Stops at
+    /// the first cell that is null where the column is not nullable, or
+    /// that does not parse: its index and why.
+    #[inline]
+    pub(crate) fn append_all<'a>(
+        &mut self,
+        cells: impl Iterator<Item = &'a [u8]>,
+        is_null: impl Fn(&[u8]) -> bool,
+        nullable: bool,
+        utf8_checked: bool,
+    ) -> Result<(), (usize, CellError)> {
+        use self::value::{parse_bool, parse_date, parse_decimal, parse_float, parse_int};
+        macro_rules! each {
+            ($b:expr, |$s:ident| $parse:expr) => {{
+                for (i, $s) in cells.enumerate() {
+                    if is_null($s) {
+                        if !nullable {
+                            return Err((i, CellError::Null));
+                        }
+                        $b.append_null();
+                    } else {
+                        match $parse {
+                            Ok(v) => $b.append_value(v),
+                            Err(e) => return Err((i, CellError::Invalid(e))),
+                        }
+                    }
+                }
+                Ok(())
+            }};
+        }
+        match self {
+            ColumnBuilder::Bool(b) => each!(b, |s| parse_bool(s).ok_or(FieldError::Parse)),
+            ColumnBuilder::I8(b) => each!(b, |s| parse_int(s).ok_or(FieldError::Parse)),
+            ColumnBuilder::I16(b) => each!(b, |s| parse_int(s).ok_or(FieldError::Parse)),
+            ColumnBuilder::I32(b) => each!(b, |s| parse_int(s).ok_or(FieldError::Parse)),
+            ColumnBuilder::I64(b) => each!(b, |s| parse_int(s).ok_or(FieldError::Parse)),
+            ColumnBuilder::U8(b) => each!(b, |s| parse_int(s).ok_or(FieldError::Parse)),
+            ColumnBuilder::U16(b) => each!(b, |s| parse_int(s).ok_or(FieldError::Parse)),
+            ColumnBuilder::U32(b) => each!(b, |s| parse_int(s).ok_or(FieldError::Parse)),
+            ColumnBuilder::U64(b) => each!(b, |s| parse_int(s).ok_or(FieldError::Parse)),
+            ColumnBuilder::F32(b) => each!(b, |s| parse_float(s).ok_or(FieldError::Parse)),
+            ColumnBuilder::F64(b) => each!(b, |s| parse_float(s).ok_or(FieldError::Parse)),
+            // SAFETY: the caller validated the whole chunk as UTF-8, and
+            // fields are cut at ASCII bytes (delimiter, quote, line break),
+            // never inside a multi-byte character.
+            ColumnBuilder::Str(b) if utf8_checked => each!(b, |s| Ok(unsafe { std::str::from_utf8_unchecked(s) })),
+            ColumnBuilder::Str(b) => each!(b, |s| simdutf8::basic::from_utf8(s).map_err(|_| FieldError::Utf8)),
+            ColumnBuilder::Decimal { builder, precision, scale } => {
+                let (p, sc) = (*precision, *scale);
+                each!(builder, |s| parse_decimal(s, p, sc).ok_or(FieldError::Parse))
+            }
+            ColumnBuilder::Date { builder, format } => {
+                let format = format.as_deref();
+                each!(builder, |s| parse_date(s, format).ok_or(FieldError::Parse))
+            }
+            ColumnBuilder::Timestamp { values, nulls, parser, .. } => {
+                for (i, s) in cells.enumerate() {
+                    if is_null(s) {
+                        if !nullable {
+                            return Err((i, CellError::Null));
+                        }
+                        values.push(0);
+                        nulls.append_null();
+                    } else {
+                        let v = parser.parse(s).ok_or((i, CellError::Invalid(FieldError::Parse)))?;
+                        values.push(v);
+                        nulls.append_non_null();
+                    }
+                }
                 Ok(())
             }
         }
