@@ -3,10 +3,14 @@ the columns of testdata/orders_sample.schema.json, RFC 4180 minimal quoting,
 LF line ends, nulls as empty unquoted fields, notes with commas, doubled
 quotes and (about 1 in 50) an embedded newline, timestamps with offsets.
 
-Deterministic for a seed. `write_large` repeats one varied block to reach a
-size quickly, without numpy or polars.
+The NDJSON twin holds the same rows as gen.py writes them: one object per
+line with every key, nulls as JSON null, `unit_price`, `event_ts` and
+`order_date` as strings, `is_gift` as a JSON boolean, non-ASCII text raw.
 
-    python tests/e2e/orders.py ROWS [SEED] > file.csv
+Deterministic for a seed. `write_large` and `write_large_ndjson` repeat one
+varied block to reach a size quickly, without numpy or polars.
+
+    python tests/e2e/orders.py ROWS [SEED] [csv|ndjson] > file
 """
 
 from __future__ import annotations
@@ -107,7 +111,29 @@ def write_large(path: Path, min_bytes: int, block_rows: int = 5000, seed: int = 
     return repeats * block_rows, block
 
 
+def ndjson_text(n: int, seed: int = 7, first_event_id: int = 1) -> str:
+    lines = []
+    for row in rows(n, seed, first_event_id):
+        obj = dict(zip(COLUMNS, row))
+        if obj["is_gift"] is not None:
+            obj["is_gift"] = obj["is_gift"] == "true"
+        lines.append(json.dumps(obj, ensure_ascii=False, separators=(",", ":")) + "\n")
+    return "".join(lines)
+
+
+def write_large_ndjson(path: Path, min_bytes: int, block_rows: int = 5000, seed: int = 11) -> tuple[int, bytes]:
+    """Writes an NDJSON file of at least `min_bytes` by repeating one block;
+    returns the row count and the block."""
+    block = ndjson_text(block_rows, seed).encode()
+    repeats = -(-min_bytes // len(block))
+    with open(path, "wb") as f:
+        for _ in range(repeats):
+            f.write(block)
+    return repeats * block_rows, block
+
+
 if __name__ == "__main__":
     n = int(sys.argv[1]) if len(sys.argv) > 1 else 50
     seed = int(sys.argv[2]) if len(sys.argv) > 2 else 7
-    sys.stdout.write(csv_text(n, seed))
+    fmt = sys.argv[3] if len(sys.argv) > 3 else "csv"
+    sys.stdout.write(ndjson_text(n, seed) if fmt == "ndjson" else csv_text(n, seed))

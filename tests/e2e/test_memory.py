@@ -1,7 +1,7 @@
-"""The memory promise: a 200 MB orders file converted with `--memory 128`
-peaks under 128 MB of resident memory, as the operating system counts it
-(the child's ru_maxrss from wait4, which includes touched pages of a
-memory-mapped input)."""
+"""The memory promise: a 200 MB orders file, CSV or NDJSON, converted with
+`--memory 128` peaks under 128 MB of resident memory, as the operating
+system counts it (the child's ru_maxrss from wait4, which includes touched
+pages of a memory-mapped input)."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ import zstandard
 
 import orders
 from helpers import BIN, leftovers, write_schema
+from json_reference import expected_json_rows, normalise_json_table
 from reference import Dialect, expected_rows, normalise_table
 
 MIN_INPUT_BYTES = 200 * 1000 * 1000  # the issue's "at least 200 MB"
@@ -96,5 +97,49 @@ def test_200mb_under_128mb(big_csv, how, tmp_path, request):
     first = normalise_table(pq.ParquetFile(out).read_row_group(0))
     n = min(len(first), len(want))
     assert n > 0 and first[:n] == want[:n]
+    out.unlink()
+    assert leftovers(out) == []
+
+
+@pytest.fixture(scope="module")
+def big_ndjson(tmp_path_factory):
+    d = tmp_path_factory.mktemp("big_ndjson")
+    path = d / "orders_200mb.ndjson"
+    rows, block = orders.write_large_ndjson(path, MIN_INPUT_BYTES)
+    assert path.stat().st_size >= MIN_INPUT_BYTES
+    schema = write_schema(d / "schema.json", orders.schema())
+    return path, schema, rows, block
+
+
+@pytest.mark.parametrize("how", ["file_default_threads", "file_2_threads", "stdin_2_threads"])
+def test_200mb_ndjson_under_128mb(big_ndjson, how, tmp_path):
+    path, schema, rows, block = big_ndjson
+    out = tmp_path / "out.parquet"
+    report = tmp_path / "report.json"
+    src = "-" if how.startswith("stdin") else str(path)
+    cmd = [str(BIN), "convert", src, "--format", "ndjson", "--schema", str(schema), "-o", str(out),
+           "--memory", str(BUDGET_MB), "--report", str(report), "--quiet"]
+    if how.endswith("2_threads"):
+        cmd += ["--threads", "2"]
+    code, peak, stderr = run_measured(cmd, stdin_path=path if src == "-" else None, workdir=tmp_path)
+    assert code == 0, stderr
+    assert peak < BUDGET_BYTES, f"peak RSS {peak / 2**20:.1f} MiB over the {BUDGET_MB} MB budget"
+
+    parquet = pq.ParquetFile(out)
+    assert parquet.metadata.num_rows == rows
+    rep = json.loads(report.read_text())
+    assert rep["rows_read"] == rep["rows_written"] + rep["rows_rejected"] == rows
+    assert rep["bytes_read"] == path.stat().st_size
+    assert 0 < rep["peak_rss_bytes"] < BUDGET_BYTES
+
+    # The first and the last row group hold rows of the repeated block, value
+    # for value: the first from its start, the last up to its end.
+    want = expected_json_rows(block, orders.schema())
+    first = normalise_json_table(parquet.read_row_group(0))
+    n = min(len(first), len(want))
+    assert n > 0 and first[:n] == want[:n]
+    last = normalise_json_table(parquet.read_row_group(parquet.num_row_groups - 1))
+    n = min(len(last), len(want))
+    assert n > 0 and last[-n:] == want[-n:]
     out.unlink()
     assert leftovers(out) == []
