@@ -69,8 +69,15 @@ impl CsvSplitter {
         let limit = self.chunk_bytes.min(data.len());
         let window = &data[..limit];
         let found = match self.escape {
-            None => self.last_boundary_by_parity(window),
-            Some(esc) => self.last_boundary_by_scan(window, esc),
+            // Parity is exact when every quote in the chunk is where RFC 4180
+            // puts quotes; a stray one (rare) needs the field-by-field scan,
+            // so that chunks end where csv-core ends records whatever the
+            // input holds, and a bad record is the same at any chunk size.
+            None => match self.last_boundary_by_parity(window) {
+                Ok(n) if check_quotes(&window[..n], &self.options).is_ok() => Ok(n),
+                _ => self.last_boundary_by_fields(window),
+            },
+            Some(_) => self.last_boundary_by_fields(window),
         };
         match found {
             Ok(n) => Boundary::Cut(n),
@@ -123,26 +130,42 @@ impl CsvSplitter {
         Err(limit_in_quotes)
     }
 
-    fn last_boundary_by_scan(&self, window: &[u8], escape: u8) -> Result<usize, bool> {
-        let mut in_quotes = false;
+    /// `Ok(n)`: the bytes up to the last LF that ends a record as csv-core
+    /// reads records: a quote opens a quoted field only at the field's
+    /// start, a quote elsewhere in an unquoted field is text, and text after
+    /// a closing quote continues the field. `Err(in_quotes)`: there is none.
+    fn last_boundary_by_fields(&self, window: &[u8]) -> Result<usize, bool> {
+        #[derive(PartialEq)]
+        enum S {
+            FieldStart,
+            Unquoted,
+            Quoted,
+            AfterQuote,
+        }
+        let delimiter = self.options.delimiter;
+        let mut s = S::FieldStart;
         let mut last = None;
         let mut i = 0;
         while i < window.len() {
             let b = window[i];
-            if in_quotes {
-                if b == escape {
+            s = match s {
+                S::Quoted if Some(b) == self.escape && b != self.quote => {
                     i += 1;
-                } else if b == self.quote {
-                    in_quotes = false;
+                    S::Quoted
                 }
-            } else if b == self.quote {
-                in_quotes = true;
-            } else if b == b'\n' {
-                last = Some(i + 1);
-            }
+                S::Quoted if b == self.quote => S::AfterQuote,
+                S::Quoted => S::Quoted,
+                S::FieldStart | S::AfterQuote if b == self.quote => S::Quoted,
+                _ if b == delimiter || b == b'\r' => S::FieldStart,
+                _ if b == b'\n' => {
+                    last = Some(i + 1);
+                    S::FieldStart
+                }
+                _ => S::Unquoted,
+            };
             i += 1;
         }
-        last.ok_or(in_quotes)
+        last.ok_or(s == S::Quoted)
     }
 }
 
