@@ -84,7 +84,7 @@ fn throughput(c: &mut Criterion) {
     let (header, chunks) = split(csv, &options, plan.chunk_bytes);
     let decoder = CsvDecoder::new(&schema, &options, Some(&header)).expect("the header matches the schema");
     let mut scratch = Scratch::default();
-    let batches: Vec<_> = chunks.iter().map(|ch| decoder.decode(ch, &mut scratch).expect("valid data")).collect();
+    let batches: Vec<_> = chunks.iter().map(|ch| decoder.decode(ch, &mut scratch).expect("valid data").batch).collect();
     // The sink only supplies the encoder (and deletes its empty file on drop).
     let (_sink, encoder) =
         ParquetSink::create(&output, decoder.arrow_schema().clone(), &ParquetOptions::default(), plan.row_group_rows)

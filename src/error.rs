@@ -23,6 +23,40 @@ pub struct Location {
     pub value: Option<String>,
 }
 
+/// One thing wrong with a record, as its reject record lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    pub kind: ErrorKind,
+    /// The column, where the problem is about one.
+    pub column: Option<String>,
+    /// The offending value as text (lossy UTF-8, cut to 200 bytes).
+    pub value: Option<String>,
+}
+
+/// A record set aside under the reject policy, with all that is wrong with
+/// it. The record index is relative to its chunk until the pipeline makes
+/// it absolute.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reject {
+    /// Where the record starts (`column` and `value` unused).
+    pub location: Location,
+    /// In field order; never empty.
+    pub problems: Vec<Problem>,
+    /// The record's bytes, without its line break.
+    pub raw: Vec<u8>,
+}
+
+impl Reject {
+    /// The run-stopping error for this record (its first problem).
+    pub fn into_error(self) -> Error {
+        let p = self.problems.into_iter().next().expect("a reject has a problem");
+        let mut loc = self.location;
+        loc.column = p.column;
+        loc.value = p.value;
+        Error::new(p.kind).at(loc)
+    }
+}
+
 /// What went wrong.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ErrorKind {
@@ -54,6 +88,8 @@ pub enum ErrorKind {
     DuplicateKey,
     /// An object key the schema does not name, when those are refused.
     UnknownField,
+    /// More rows were rejected than the run allows.
+    TooManyRejects { rejected: u64, read: u64, limit: String },
 }
 
 impl ErrorKind {
@@ -75,6 +111,7 @@ impl ErrorKind {
             ErrorKind::JsonShape => "json-shape",
             ErrorKind::DuplicateKey => "duplicate-key",
             ErrorKind::UnknownField => "unknown-field",
+            ErrorKind::TooManyRejects { .. } => "too-many-rejects",
         }
     }
 
@@ -175,6 +212,9 @@ impl fmt::Display for ErrorKind {
             ErrorKind::JsonShape => write!(f, "JSON record is not an object"),
             ErrorKind::DuplicateKey => write!(f, "JSON object has the same key twice"),
             ErrorKind::UnknownField => write!(f, "JSON object has a key the schema does not name"),
+            ErrorKind::TooManyRejects { rejected, read, limit } => {
+                write!(f, "{rejected} of {read} rows rejected, more than the limit of {limit}")
+            }
         }
     }
 }

@@ -42,7 +42,7 @@ pub mod spec;
 pub mod split;
 
 pub use budget::{Budget, Plan};
-pub use error::{Error, ErrorKind, Location, Result};
+pub use error::{Error, ErrorKind, Location, Problem, Reject, Result};
 pub use pipeline::Pipeline;
 pub use report::Report;
 pub use source::Source;

@@ -9,7 +9,7 @@
 //! one reported, whatever the chunk size and thread count.
 
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
@@ -17,13 +17,13 @@ use std::time::Instant;
 use crossbeam_channel::{bounded, unbounded};
 
 use crate::budget::Plan;
-use crate::decode::{CsvDecoder, JsonDecoder, Scratch};
+use crate::decode::{CsvDecoder, Decoded, JsonDecoder, Scratch};
 use crate::encode::{EncodedRowGroup, Encoder};
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorKind, Reject, Result};
 use crate::report::{peak_rss_bytes, Report};
-use crate::sink::ParquetSink;
+use crate::sink::{ParquetSink, RejectSink};
 use crate::source::Source;
-use crate::spec::{Format, Schema, Spec};
+use crate::spec::{Format, MaxRejects, Schema, Spec};
 use crate::split::{Chunk, Chunker, CsvSplitter, Splitter};
 
 /// A spec and a plan, ready to run on sources.
@@ -31,18 +31,53 @@ pub struct Pipeline {
     spec: Spec,
     plan: Plan,
     progress: Option<Arc<AtomicU64>>,
+    rejects_path: Option<PathBuf>,
 }
 
 /// A chunk's outcome on its way to the writer.
 struct Done {
     seq: u64,
     bytes: u64,
-    result: Result<Vec<EncodedRowGroup>>,
+    result: Result<Encoded>,
+}
+
+/// A chunk decoded and encoded: its row groups and its rejects.
+struct Encoded {
+    groups: Vec<EncodedRowGroup>,
+    rejects: Vec<Reject>,
+    records: u64,
+    nulled: u64,
+}
+
+/// What the writer counted.
+#[derive(Default)]
+struct Tally {
+    read: u64,
+    written: u64,
+    rejected: u64,
+    by_code: BTreeMap<String, u64>,
+    nulled: u64,
 }
 
 impl Pipeline {
     pub fn new(spec: Spec, plan: Plan) -> Self {
-        Pipeline { spec, plan, progress: None }
+        Pipeline { spec, plan, progress: None, rejects_path: None }
+    }
+
+    /// Where rejected records go (default: beside the output,
+    /// `<output>.rejects.ndjson`).
+    pub fn with_rejects_path(mut self, path: impl Into<PathBuf>) -> Self {
+        self.rejects_path = Some(path.into());
+        self
+    }
+
+    /// The rejects file a run into `output` writes when it rejects records.
+    pub fn rejects_path(&self, output: &Path) -> PathBuf {
+        self.rejects_path.clone().unwrap_or_else(|| {
+            let mut name = output.as_os_str().to_owned();
+            name.push(".rejects.ndjson");
+            PathBuf::from(name)
+        })
     }
 
     /// A counter the pipeline adds each written chunk's input bytes to.
@@ -81,7 +116,8 @@ impl Pipeline {
                         return Err(Error::spec("a schema is needed: the input has no header to name the columns"))
                     }
                 };
-                (chunker, Decoder::Csv(CsvDecoder::new(&schema, csv, header.as_deref())?))
+                let decoder = CsvDecoder::new(&schema, csv, header.as_deref())?.with_on_error(self.spec.on_error);
+                (chunker, Decoder::Csv(decoder))
             }
             Format::Ndjson => {
                 let schema = self.spec.schema.as_ref().ok_or_else(|| Error::spec("JSON input needs a schema"))?;
@@ -110,7 +146,8 @@ impl Pipeline {
             .build()
             .map_err(|e| Error::spec(format!("cannot start {} worker threads: {e}", self.plan.threads)))?;
 
-        let (written_rows, bytes_read) = std::thread::scope(|s| {
+        let mut rejects = RejectSink::new(&self.rejects_path(output), &name);
+        let (tally, bytes_read) = std::thread::scope(|s| {
             let reader_done = done_tx.clone();
             let cancel = &cancel;
             let reader = s.spawn(move || {
@@ -139,24 +176,35 @@ impl Pipeline {
                     }
                 });
             });
-            let written = self.write_in_order(&done_rx, &token_tx, &mut sink);
+            let written = self.write_in_order(&done_rx, &token_tx, &mut sink, &mut rejects);
             if written.is_err() {
                 cancel.store(true, Ordering::Relaxed);
             }
             drop(done_rx);
             drop(token_tx);
             let bytes_read = reader.join().expect("the reader thread does not panic");
-            written.map(|rows| (rows, bytes_read))
+            written.map(|tally| (tally, bytes_read))
         })?;
 
+        if let Some(limit) = &self.spec.max_rejects {
+            if limit.exceeded(tally.rejected, tally.read) {
+                let (rejected, read, limit) = (tally.rejected, tally.read, limit.to_string());
+                return Err(Error::new(ErrorKind::TooManyRejects { rejected, read, limit }));
+            }
+        }
         let out = sink.finish()?;
-        debug_assert_eq!(out.rows, written_rows);
+        let rejects_file = rejects.finish()?;
+        debug_assert_eq!(out.rows, tally.written);
+        debug_assert_eq!(tally.read, tally.written + tally.rejected);
         Ok(Report {
             source: name,
             output: output.display().to_string(),
-            rows_read: written_rows,
+            rows_read: tally.read,
             rows_written: out.rows,
-            rows_rejected: 0,
+            rows_rejected: tally.rejected,
+            rejects_by_code: tally.by_code,
+            rejects_file: rejects_file.map(|p| p.display().to_string()),
+            values_nulled: tally.nulled,
             bytes_read,
             bytes_written: out.bytes,
             row_groups: out.row_groups,
@@ -167,32 +215,46 @@ impl Pipeline {
         })
     }
 
-    /// Receives outcomes, restores input order and appends row groups; the
-    /// first error in input order ends the run. Returns the rows written.
+    /// Receives outcomes, restores input order, appends row groups and
+    /// rejects; the first error in input order ends the run, as does a
+    /// count of rejects past the limit.
     fn write_in_order(
         &self,
         done_rx: &crossbeam_channel::Receiver<Done>,
         token_tx: &crossbeam_channel::Sender<()>,
         sink: &mut ParquetSink,
-    ) -> Result<u64> {
+        rejects: &mut RejectSink,
+    ) -> Result<Tally> {
         let mut next = 0u64;
         let mut waiting = BTreeMap::new();
-        let mut rows = 0u64;
+        let mut tally = Tally::default();
         for done in done_rx.iter() {
             waiting.insert(done.seq, done);
             while let Some(done) = waiting.remove(&next) {
-                match done.result {
-                    Err(mut e) => {
-                        if let Some(loc) = e.location_mut() {
-                            loc.record += rows;
-                        }
-                        return Err(e);
+                let encoded = done.result.map_err(|mut e| {
+                    if let Some(loc) = e.location_mut() {
+                        loc.record += tally.read;
                     }
-                    Ok(groups) => {
-                        for g in groups {
-                            rows += g.rows as u64;
-                            sink.append(g)?;
-                        }
+                    e
+                })?;
+                for g in encoded.groups {
+                    tally.written += g.rows as u64;
+                    sink.append(g)?;
+                }
+                for mut r in encoded.rejects {
+                    r.location.record += tally.read;
+                    for p in &r.problems {
+                        *tally.by_code.entry(p.kind.code().to_string()).or_default() += 1;
+                    }
+                    rejects.append(&r)?;
+                    tally.rejected += 1;
+                }
+                tally.read += encoded.records;
+                tally.nulled += encoded.nulled;
+                if let Some(limit @ MaxRejects::Rows(_)) = &self.spec.max_rejects {
+                    if limit.exceeded(tally.rejected, tally.read) {
+                        let (rejected, read, limit) = (tally.rejected, tally.read, limit.to_string());
+                        return Err(Error::new(ErrorKind::TooManyRejects { rejected, read, limit }));
                     }
                 }
                 if let Some(p) = &self.progress {
@@ -205,7 +267,7 @@ impl Pipeline {
         if let Some((seq, _)) = waiting.into_iter().next() {
             return Err(Error::encode(format!("chunk {seq} finished but chunk {next} never did")));
         }
-        Ok(rows)
+        Ok(tally)
     }
 }
 
@@ -223,10 +285,15 @@ impl Decoder {
         }
     }
 
-    fn decode(&self, chunk: &Chunk, scratch: &mut Scratch) -> Result<arrow_array::RecordBatch> {
+    fn decode(&self, chunk: &Chunk, scratch: &mut Scratch) -> Result<Decoded> {
         match self {
             Decoder::Csv(d) => d.decode(chunk, scratch),
-            Decoder::Json(d) => d.decode(chunk),
+            Decoder::Json(d) => d.decode(chunk).map(|batch| Decoded {
+                records: batch.num_rows() as u64,
+                batch,
+                rejects: Vec::new(),
+                nulled: 0,
+            }),
         }
     }
 }
@@ -246,7 +313,10 @@ fn work(
         }
         let decoded = decoder.decode(&chunk, &mut scratch);
         chunk.release();
-        let result = decoded.and_then(|batch| encoder.encode(&batch));
+        let result = decoded.and_then(|d| {
+            let groups = encoder.encode(&d.batch)?;
+            Ok(Encoded { groups, rejects: d.rejects, records: d.records, nulled: d.nulled })
+        });
         let done = Done { seq: chunk.seq, bytes: chunk.data.len() as u64, result };
         if done_tx.send(done).is_err() {
             break;

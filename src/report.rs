@@ -1,5 +1,7 @@
 //! What a run did: rows in, written and rejected, bytes, time, peak memory.
 
+use std::collections::BTreeMap;
+
 use serde::Serialize;
 
 use crate::budget::Plan;
@@ -13,8 +15,14 @@ pub struct Report {
     /// Data records read (the header excluded).
     pub rows_read: u64,
     pub rows_written: u64,
-    /// Always `rows_read - rows_written`; zero until rejects exist.
+    /// Always `rows_read - rows_written`.
     pub rows_rejected: u64,
+    /// Problems of the rejected rows, by code (a row may have several).
+    pub rejects_by_code: BTreeMap<String, u64>,
+    /// The rejects file, when something was rejected.
+    pub rejects_file: Option<String>,
+    /// Values made null under the null policy (the rows were kept).
+    pub values_nulled: u64,
     /// Input bytes consumed (after decompression).
     pub bytes_read: u64,
     /// Size of the Parquet output.
@@ -55,7 +63,15 @@ impl std::fmt::Display for Report {
             self.seconds,
             self.throughput_mb_s(),
             self.peak_rss_bytes as f64 / 1e6,
-        )
+        )?;
+        if let Some(file) = &self.rejects_file {
+            let codes: Vec<String> = self.rejects_by_code.iter().map(|(c, n)| format!("{c} {n}")).collect();
+            write!(f, "\nrejected rows in {file} ({})", codes.join(", "))?;
+        }
+        if self.values_nulled > 0 {
+            write!(f, "\nwarning: {} values that did not fit their column were made null", self.values_nulled)?;
+        }
+        Ok(())
     }
 }
 

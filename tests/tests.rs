@@ -5,3 +5,4 @@ mod util;
 mod convert;
 mod errors;
 mod json;
+mod rejects;

@@ -5,16 +5,18 @@ use std::path::Path;
 
 use arrow_array::{RecordBatch, RecordBatchReader};
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
-use sluicegate::spec::{CsvOptions, Format, JsonOptions, Schema};
+use sluicegate::spec::{CsvOptions, Format, JsonOptions, OnError, Schema};
 use sluicegate::{Budget, Error, Pipeline, Report, Source, Spec};
 
-/// A conversion under test.
+/// A conversion under test (by default under the fail policy).
+#[derive(Clone)]
 pub struct Case {
     pub csv: Vec<u8>,
     pub schema: Option<Schema>,
     pub options: CsvOptions,
     pub format: Format,
     pub json: JsonOptions,
+    pub on_error: OnError,
 }
 
 impl Case {
@@ -25,6 +27,7 @@ impl Case {
             options: CsvOptions::default(),
             format: Format::Csv,
             json: JsonOptions::default(),
+            on_error: OnError::Fail,
         }
     }
 
@@ -67,6 +70,7 @@ impl Case {
         spec.csv = self.options.clone();
         spec.format = self.format;
         spec.json = self.json.clone();
+        spec.on_error = self.on_error;
         let plan = Budget::new(128).threads(threads).chunk_bytes(chunk).plan()?;
         let source = if streamed {
             Source::from_reader("case", std::io::Cursor::new(self.csv.clone()))?
@@ -76,6 +80,46 @@ impl Case {
         let out = dir.join(format!("out-{chunk}-{threads}-{streamed}.parquet"));
         let report = Pipeline::new(spec, plan).run(source, &out)?;
         Ok((report, read_parquet(&out)))
+    }
+
+    /// The same case under another error policy.
+    pub fn on(mut self, on_error: OnError) -> Self {
+        self.on_error = on_error;
+        self
+    }
+
+    /// Runs every strategy under the reject policy; all must succeed with
+    /// the same rows and the same reject records (the rejects file's lines,
+    /// parsed), which are returned. Every row read is written or rejected.
+    pub fn rejects(&self) -> (RecordBatch, Vec<serde_json::Value>) {
+        let dir = tempfile::tempdir().unwrap();
+        let case = Case { on_error: OnError::Reject, ..self.clone() };
+        let mut first: Option<(RecordBatch, Vec<serde_json::Value>)> = None;
+        for chunk in self.chunk_sizes() {
+            for threads in [1, 2, 4] {
+                for streamed in [false, true] {
+                    let at = format!("chunk {chunk}, threads {threads}, streamed {streamed}");
+                    let (report, batch) =
+                        case.run(chunk, threads, streamed, dir.path()).unwrap_or_else(|e| panic!("{at}: {e}"));
+                    let rejects: Vec<serde_json::Value> = match &report.rejects_file {
+                        Some(path) => std::fs::read_to_string(path)
+                            .unwrap()
+                            .lines()
+                            .map(|l| serde_json::from_str(l).unwrap())
+                            .collect(),
+                        None => Vec::new(),
+                    };
+                    assert_eq!(report.rows_read, report.rows_written + report.rows_rejected, "{at}");
+                    assert_eq!(report.rows_rejected, rejects.len() as u64, "{at}");
+                    assert_eq!(report.rows_written, batch.num_rows() as u64, "{at}");
+                    match &first {
+                        None => first = Some((batch, rejects)),
+                        Some(f) => assert_eq!(f, &(batch, rejects), "{at}"),
+                    }
+                }
+            }
+        }
+        first.unwrap()
     }
 
     /// Runs every strategy; all must succeed with the same rows, which are

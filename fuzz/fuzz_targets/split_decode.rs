@@ -145,7 +145,7 @@ impl Case {
             e
         };
         while let Some(chunk) = chunker.next().map_err(|e| absolute(e, rows))? {
-            let batch = decoder.decode(&chunk, &mut scratch).map_err(|e| absolute(e, rows))?;
+            let batch = decoder.decode(&chunk, &mut scratch).map_err(|e| absolute(e, rows))?.batch;
             rows += batch.num_rows() as u64;
             batches.push(batch);
         }

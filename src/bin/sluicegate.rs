@@ -51,6 +51,8 @@ struct ConvertArgs {
     #[command(flatten)]
     parquet: ParquetArgs,
     #[command(flatten)]
+    errors: ErrorArgs,
+    #[command(flatten)]
     budget: BudgetArgs,
     /// Write the report as JSON to this file (`-` for stdout).
     #[arg(long)]
@@ -87,6 +89,23 @@ struct JsonArgs {
     /// What to do with an object key the schema does not name: ignore or error.
     #[arg(long, default_value = "ignore", value_name = "ignore|error")]
     unknown_fields: String,
+}
+
+#[derive(Args)]
+struct ErrorArgs {
+    /// What a bad row does: reject (set it aside in the rejects file and go
+    /// on), fail (stop the run), or null (a value that does not fit becomes
+    /// null where its column is nullable; other bad rows are rejected).
+    #[arg(long, default_value = "reject", value_name = "reject|fail|null")]
+    on_error: String,
+    /// Fail the run once more rows than this are rejected: a count (100) or
+    /// a share of the rows read (5%, judged at the end).
+    #[arg(long, value_name = "N|P%")]
+    max_rejects: Option<String>,
+    /// The rejects file (NDJSON, one line per rejected row; written only when
+    /// a row is rejected) [default: OUTPUT.rejects.ndjson].
+    #[arg(long, value_name = "FILE")]
+    rejects: Option<PathBuf>,
 }
 
 #[derive(Args)]
@@ -194,13 +213,18 @@ fn convert(args: ConvertArgs) -> anyhow::Result<()> {
         dictionary: !args.parquet.no_dictionary,
         statistics: !args.parquet.no_statistics,
     };
+    spec.on_error = args.errors.on_error.parse()?;
+    spec.max_rejects = args.errors.max_rejects.as_deref().map(str::parse).transpose()?;
     let plan = args.budget.budget().plan()?;
     if args.explain {
         eprintln!("{plan}");
     }
     let source = Source::open(&args.input)?;
     let progress = Arc::new(AtomicU64::new(0));
-    let pipeline = Pipeline::new(spec, plan).with_progress(Arc::clone(&progress));
+    let mut pipeline = Pipeline::new(spec, plan).with_progress(Arc::clone(&progress));
+    if let Some(path) = &args.errors.rejects {
+        pipeline = pipeline.with_rejects_path(path);
+    }
     let bar = (!args.quiet && std::io::stderr().is_terminal()).then(|| ProgressBar::start(progress, source.size()));
     let result = pipeline.run(source, &args.output);
     if let Some(bar) = bar {

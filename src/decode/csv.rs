@@ -4,25 +4,32 @@
 
 use std::sync::Arc;
 
-use arrow_array::RecordBatch;
+use arrow_array::{ArrayRef, BooleanArray, RecordBatch};
 use arrow_schema::SchemaRef;
+use arrow_select::filter::filter;
 use csv_core::{ReadRecordResult, Reader, ReaderBuilder, Terminator};
 
 use super::fields::{split_record, Specials, UNESCAPED};
-use super::{CellError, ColumnBuilder, FieldError};
-use crate::error::{show_value, Error, ErrorKind, Result};
-use crate::spec::{type_name, CsvOptions, Schema};
+use super::{CellError, ColumnBuilder, Decoded, FieldError};
+use crate::error::{show_value, Error, ErrorKind, Location, Problem, Reject, Result};
+use crate::spec::{type_name, CsvOptions, OnError, Schema};
 use crate::split::{check_quotes, Chunk};
 
 /// Buffers a worker reuses from chunk to chunk.
 #[derive(Default)]
 pub struct Scratch {
-    /// Per record of the chunk: its first byte and its first cell.
-    records: Vec<(u32, u32)>,
-    /// Every field of the chunk, in order (see [`split_record`]).
+    /// The records of the current block.
+    records: Vec<Rec>,
+    /// Every field of the block, in order (see [`split_record`]).
     cells: Vec<(u32, u32)>,
     /// Fields that needed unescaping.
     unescaped: Vec<u8>,
+    /// Records of the block whose quoting is broken, with the verdict.
+    broken: Vec<(usize, ErrorKind)>,
+    /// What is wrong in the block: (record, field order, problem).
+    problems: Vec<(usize, usize, Problem)>,
+    /// Per record of the block: no cells to parse (set only when some are bad).
+    unparsed: Vec<bool>,
     /// csv-core's output and field ends.
     out: Vec<u8>,
     ends: Vec<usize>,
@@ -30,19 +37,26 @@ pub struct Scratch {
     bytes_per_row: Option<f64>,
 }
 
+/// A record of the current block: its bytes (without the line break that
+/// ends it) and its first cell.
+#[derive(Debug, Clone, Copy)]
+struct Rec {
+    start: u32,
+    end: u32,
+    first_cell: u32,
+}
+
 /// Records tokenized before their columns are parsed: enough to amortize
 /// the per-column loops, few enough that their bytes stay in cache.
 const BLOCK_RECORDS: usize = 1024;
 
-impl Scratch {
-    /// The bytes of a cell.
-    #[inline]
-    fn cell<'a>(&'a self, data: &'a [u8], (start, end): (u32, u32)) -> &'a [u8] {
-        if start & UNESCAPED == 0 {
-            &data[start as usize..end as usize]
-        } else {
-            &self.unescaped[(start & !UNESCAPED) as usize..(end & !UNESCAPED) as usize]
-        }
+/// The bytes of a cell: a slice of the chunk, or of the unescape buffer.
+#[inline]
+fn cell<'a>(data: &'a [u8], unescaped: &'a [u8], (start, end): (u32, u32)) -> &'a [u8] {
+    if start & UNESCAPED == 0 {
+        &data[start as usize..end as usize]
+    } else {
+        &unescaped[(start & !UNESCAPED) as usize..(end & !UNESCAPED) as usize]
     }
 }
 
@@ -59,6 +73,7 @@ pub struct CsvDecoder {
     /// text columns, where it has no other meaning; in text columns only
     /// when the empty string is one of the null markers.
     empty_is_null: Vec<bool>,
+    on_error: OnError,
 }
 
 impl CsvDecoder {
@@ -103,7 +118,14 @@ impl CsvDecoder {
                     c.data_type != arrow_schema::DataType::Utf8 || options.null_markers.iter().any(|m| m.is_empty())
                 })
                 .collect(),
+            on_error: OnError::Fail,
         })
+    }
+
+    /// What a bad record does (default: it is the error).
+    pub fn with_on_error(mut self, on_error: OnError) -> Self {
+        self.on_error = on_error;
+        self
     }
 
     pub fn arrow_schema(&self) -> &SchemaRef {
@@ -112,46 +134,36 @@ impl CsvDecoder {
 
     /// Reads the header record's field names.
     pub fn header_names(options: &CsvOptions, header: &Chunk) -> Result<Vec<String>> {
-        let decoder = CsvDecoder {
-            schema: Schema { columns: Vec::new() },
-            arrow: Arc::new(arrow_schema::Schema::empty()),
-            options: options.clone(),
-            field_map: Vec::new(),
-            only_empty_is_null: true,
-            empty_is_null: Vec::new(),
-        };
         let mut scratch = Scratch::default();
-        if let Err(broken) = Tokenizer::new(&header.data, options).next_block(&mut scratch, 1) {
-            return Err(decoder.located(header, &broken));
+        Tokenizer::new(&header.data, options).next_block(&mut scratch, 1);
+        let Some(rec) = scratch.records.first().copied() else { return Ok(Vec::new()) };
+        let located = |kind: ErrorKind, value: &[u8]| {
+            let mut loc = header.location(rec.start as usize, 0);
+            loc.value = Some(show_value(value));
+            Error::new(kind).at(loc)
+        };
+        if let Some((_, kind)) = scratch.broken.first() {
+            return Err(located(kind.clone(), first_line(&header.data[rec.start as usize..rec.end as usize])));
         }
-        let Some(&(start, first)) = scratch.records.first() else { return Ok(Vec::new()) };
-        let last = scratch.records.get(1).map_or(scratch.cells.len(), |r| r.1 as usize);
         let mut names = Vec::new();
-        for &cell in &scratch.cells[first as usize..last] {
-            let f = scratch.cell(&header.data, cell);
-            let Ok(name) = std::str::from_utf8(f) else {
-                let e = Broken {
-                    record: 0,
-                    start: start as usize,
-                    kind: ErrorKind::InvalidUtf8,
-                    value: f.to_vec(),
-                    column: None,
-                };
-                return Err(decoder.located(header, &e));
-            };
+        for &c in &scratch.cells {
+            let f = cell(&header.data, &scratch.unescaped, c);
+            let name = std::str::from_utf8(f).map_err(|_| located(ErrorKind::InvalidUtf8, f))?;
             names.push(name.to_string());
         }
         Ok(names)
     }
 
-    /// Decodes a chunk of whole records. Errors carry the record's line,
-    /// byte offset, column and value; the record index is relative to the chunk.
+    /// Decodes a chunk of whole records into its good rows and, under the
+    /// reject and null policies, its rejected ones. Locations carry the
+    /// record's line and byte offset; the record index is relative to the
+    /// chunk. Under the fail policy the first bad record is the error.
     ///
-    /// The chunk is first cut into fields, then each column is parsed on its
-    /// own, so that a column's loop knows its type. The error reported is
-    /// the one a record-by-record reading meets first: the earliest record,
-    /// and in it the leftmost field.
-    pub fn decode(&self, chunk: &Chunk, scratch: &mut Scratch) -> Result<RecordBatch> {
+    /// The chunk is cut into fields a block of records at a time, then each
+    /// column of the block is parsed on its own, so that a column's loop
+    /// knows its type. Problems are ordered as a record-by-record reading
+    /// meets them: by record, then field.
+    pub fn decode(&self, chunk: &Chunk, scratch: &mut Scratch) -> Result<Decoded> {
         let data = &chunk.data[..];
         // Room for the rows the last chunk's record size predicts (builders
         // grow past it if need be); the first chunk counts its lines.
@@ -163,79 +175,127 @@ impl CsvDecoder {
             self.schema.columns.iter().map(|c| ColumnBuilder::new(c, max_rows, data.len() / 4)).collect();
         let utf8_checked = simdutf8::basic::from_utf8(data).is_ok();
         let mut tokens = Tokenizer::new(data, &self.options);
-        let mut rows = 0;
+        let mut lines = LineCursor::new(chunk);
+        let (mut records, mut nulled, mut rejects) = (0u64, 0u64, Vec::new());
+        let mut rejected_rows = Vec::new();
         while !tokens.done() {
-            let broken = tokens.next_block(scratch, BLOCK_RECORDS).err();
-            if let Some(mut e) = self.parse_block(scratch, data, &mut builders, utf8_checked, broken) {
-                e.record += rows;
-                return Err(self.located(chunk, &e));
+            tokens.next_block(scratch, BLOCK_RECORDS);
+            nulled += self.parse_block(scratch, data, &mut builders, utf8_checked);
+            let base = records as usize;
+            records += scratch.records.len() as u64;
+            if scratch.problems.is_empty() {
+                continue;
             }
-            rows += scratch.records.len();
+            scratch.problems.sort_by_key(|&(r, order, _)| (r, order));
+            let mut problems = scratch.problems.drain(..).peekable();
+            while let Some((r, _, first)) = problems.next() {
+                let rec = scratch.records[r];
+                let mut reject = Reject {
+                    location: lines.at(rec.start as usize, (base + r) as u64),
+                    problems: vec![first],
+                    raw: data[rec.start as usize..rec.end as usize].to_vec(),
+                };
+                while let Some((_, _, p)) = problems.next_if(|p| p.0 == r) {
+                    reject.problems.push(p);
+                }
+                // A quote still open at the end of the input is the file's
+                // fault, not one record's: no policy goes on past it.
+                let fatal = reject.problems.iter().any(|p| p.kind == ErrorKind::UnterminatedQuote);
+                if fatal || self.on_error == OnError::Fail {
+                    let e = reject.problems.iter().position(|p| p.kind == ErrorKind::UnterminatedQuote);
+                    if let Some(i) = e.filter(|_| self.on_error != OnError::Fail) {
+                        reject.problems.swap(0, i);
+                    }
+                    return Err(reject.into_error());
+                }
+                rejected_rows.push(base + r);
+                rejects.push(reject);
+            }
         }
-        if rows > 0 {
-            scratch.bytes_per_row = Some(data.len() as f64 / rows as f64);
+        if records > 0 {
+            scratch.bytes_per_row = Some(data.len() as f64 / records as f64);
         }
-        let columns = builders.into_iter().map(ColumnBuilder::finish).collect();
-        RecordBatch::try_new(Arc::clone(&self.arrow), columns).map_err(Error::encode)
+        let mut columns: Vec<ArrayRef> = builders.into_iter().map(ColumnBuilder::finish).collect();
+        if !rejected_rows.is_empty() {
+            let mut keep = vec![true; records as usize];
+            for r in rejected_rows {
+                keep[r] = false;
+            }
+            let keep = BooleanArray::from(keep);
+            columns = columns
+                .iter()
+                .map(|c| filter(c, &keep))
+                .collect::<std::result::Result<_, _>>()
+                .map_err(Error::encode)?;
+        }
+        let batch = RecordBatch::try_new(Arc::clone(&self.arrow), columns).map_err(Error::encode)?;
+        Ok(Decoded { batch, rejects, records, nulled })
     }
 
     /// Parses a block of tokenized records into the builders, a column at a
-    /// time. Returns the first bad record of the block, if any: the earliest,
-    /// and in it the leftmost field, as a record-by-record reading would meet
-    /// it; `broken` is the record the tokenizer stopped at.
+    /// time, and lists what is wrong in `scratch.problems`. A bad value
+    /// leaves a null in its builder (its row is dropped later, or, under
+    /// the null policy, kept with the null: those are counted and returned).
     fn parse_block(
         &self,
-        scratch: &Scratch,
+        scratch: &mut Scratch,
         data: &[u8],
         builders: &mut [ColumnBuilder],
         utf8_checked: bool,
-        broken: Option<Broken>,
-    ) -> Option<Broken> {
+    ) -> u64 {
         let expected = self.field_map.len();
-        let records = &scratch.records;
+        let Scratch { records, cells, unescaped, broken, problems, unparsed, .. } = scratch;
+        problems.clear();
         let cells_of = |r: usize| {
-            let next = records.get(r + 1).map_or(scratch.cells.len(), |n| n.1 as usize);
-            next - records[r].1 as usize
+            let next = records.get(r + 1).map_or(cells.len(), |n| n.first_cell as usize);
+            next - records[r].first_cell as usize
         };
-        // Records up to the first with the wrong number of fields.
-        let wrong_count = (0..records.len()).find(|&r| cells_of(r) != expected);
-        let rows = wrong_count.unwrap_or(records.len());
-        let mut first_bad: Option<Broken> = None;
-        for (f, &column) in self.field_map.iter().enumerate() {
-            let Some(c) = column else { continue };
-            // Past a bad record only an earlier one matters.
-            let limit = first_bad.as_ref().map_or(rows, |b| b.record);
-            let cells = records[..limit].iter().map(|r| scratch.cell(data, scratch.cells[r.1 as usize + f]));
-            let nullable = self.schema.columns[c].nullable;
-            if let Err((r, e)) = builders[c].append_all(cells, |v| self.is_null(v, c), nullable, utf8_checked) {
-                let kind = match e {
-                    CellError::Null => ErrorKind::NullInNonNullable,
-                    CellError::Invalid(FieldError::Parse) => {
-                        ErrorKind::Parse { expected: type_name(&self.schema.columns[c].data_type) }
-                    }
-                    CellError::Invalid(FieldError::Utf8) => ErrorKind::InvalidUtf8,
-                };
-                let value = scratch.cell(data, scratch.cells[records[r].1 as usize + f]).to_vec();
-                first_bad = Some(Broken { record: r, start: records[r].0 as usize, kind, value, column: Some(c) });
+        let raw_line = |r: usize| {
+            let rec: Rec = records[r];
+            Some(show_value(first_line(&data[rec.start as usize..rec.end as usize])))
+        };
+        // Records with no cells to parse: broken quoting, or the wrong count.
+        let any_unparsed = !broken.is_empty() || (0..records.len()).any(|r| cells_of(r) != expected);
+        if any_unparsed {
+            unparsed.clear();
+            unparsed.resize(records.len(), false);
+            for (r, kind) in broken.drain(..) {
+                unparsed[r] = true;
+                problems.push((r, 0, Problem { kind, column: None, value: raw_line(r) }));
+            }
+            for (r, skip) in unparsed.iter_mut().enumerate() {
+                let found = cells_of(r);
+                if !*skip && found != expected {
+                    *skip = true;
+                    let kind = ErrorKind::FieldCount { expected, found };
+                    problems.push((r, 0, Problem { kind, column: None, value: raw_line(r) }));
+                }
             }
         }
-        first_bad
-            .or_else(|| {
-                wrong_count.map(|r| {
-                    let start = records[r].0 as usize;
-                    let end = records
-                        .get(r + 1)
-                        .map_or_else(|| broken.as_ref().map_or(data.len(), |b| b.start), |n| n.0 as usize);
-                    Broken {
-                        record: r,
-                        start,
-                        kind: ErrorKind::FieldCount { expected, found: cells_of(r) },
-                        value: first_line(&data[start..end]).to_vec(),
-                        column: None,
+        let mut nulled = 0;
+        for (f, &column) in self.field_map.iter().enumerate() {
+            let Some(c) = column else { continue };
+            let col = &self.schema.columns[c];
+            let values = records.iter().enumerate().map(|(r, rec)| {
+                (!(any_unparsed && unparsed[r])).then(|| cell(data, unescaped, cells[rec.first_cell as usize + f]))
+            });
+            let on_error = |r: usize, e: CellError, value: &[u8]| {
+                let kind = match e {
+                    CellError::Null => ErrorKind::NullInNonNullable,
+                    CellError::Invalid(_) if self.on_error == OnError::Null && col.nullable => {
+                        nulled += 1;
+                        return true;
                     }
-                })
-            })
-            .or(broken)
+                    CellError::Invalid(FieldError::Parse) => ErrorKind::Parse { expected: type_name(&col.data_type) },
+                    CellError::Invalid(FieldError::Utf8) => ErrorKind::InvalidUtf8,
+                };
+                let value = Some(show_value(value));
+                problems.push((r, f + 1, Problem { kind, column: Some(col.name.clone()), value }));
+                self.on_error != OnError::Fail
+            };
+            builders[c].append_all(values, |v| self.is_null(v, c), col.nullable, utf8_checked, on_error);
+        }
+        nulled
     }
 
     #[inline]
@@ -245,18 +305,6 @@ impl CsvDecoder {
         } else {
             !self.only_empty_is_null && self.options.null_markers.iter().any(|m| m.as_bytes() == field)
         }
-    }
-
-    /// The error for a bad record, located in the source.
-    fn located(&self, chunk: &Chunk, b: &Broken) -> Error {
-        let mut loc = chunk.location(b.start, b.record as u64);
-        loc.column = b.column.map(|c| self.column_name(c));
-        loc.value = Some(show_value(&b.value));
-        Error::new(b.kind.clone()).at(loc)
-    }
-
-    fn column_name(&self, c: usize) -> String {
-        self.schema.columns.get(c).map_or_else(|| format!("#{c}"), |col| col.name.clone())
     }
 }
 
@@ -297,15 +345,16 @@ impl<'a> Tokenizer<'a> {
     }
 
     /// Replaces the scratch records and cells with the next `max` records
-    /// at most, stopping before one whose quoting is broken (its `record`
-    /// counts from the block's first).
-    fn next_block(&mut self, scratch: &mut Scratch, max: usize) -> std::result::Result<(), Broken> {
+    /// at most. A record whose quoting is broken gets no cells, and its
+    /// verdict goes to `scratch.broken`.
+    fn next_block(&mut self, scratch: &mut Scratch, max: usize) {
         let data = self.data;
         let (delimiter, quote) = (self.options.delimiter, self.options.quote);
         let fast = self.options.escape.is_none();
         scratch.records.clear();
         scratch.cells.clear();
         scratch.unescaped.clear();
+        scratch.broken.clear();
         while scratch.records.len() < max {
             // Line breaks end records; runs of them (CRLF, blank lines) are skipped.
             while self.pos < data.len() && matches!(data[self.pos], b'\r' | b'\n') {
@@ -321,30 +370,31 @@ impl<'a> Tokenizer<'a> {
             } else {
                 None
             };
-            self.pos = match split {
-                Some(end) => end,
+            let end = match split {
+                Some(end) => {
+                    self.pos = end;
+                    end
+                }
                 None => {
                     scratch.cells.truncate(first_cell);
                     let rdr = self.rdr.get_or_insert_with(|| reader(self.options));
-                    let end = read_with_csv_core(rdr, data, start, scratch);
-                    let raw = &data[start..end];
+                    self.pos = read_with_csv_core(rdr, data, start, scratch);
+                    let raw = trim_line_end(&data[start..self.pos]);
                     if memchr::memchr(quote, raw).is_some() {
                         if let Err(kind) = check_quotes(raw, self.options) {
                             scratch.cells.truncate(first_cell);
-                            let record = scratch.records.len();
-                            return Err(Broken { record, start, kind, value: first_line(raw).to_vec(), column: None });
+                            scratch.broken.push((scratch.records.len(), kind));
                         }
                     }
-                    end
+                    start + raw.len()
                 }
             };
-            scratch.records.push((start as u32, first_cell as u32));
+            scratch.records.push(Rec { start: start as u32, end: end as u32, first_cell: first_cell as u32 });
         }
         // Trailing line breaks end the chunk.
         while self.pos < data.len() && matches!(data[self.pos], b'\r' | b'\n') {
             self.pos += 1;
         }
-        Ok(())
     }
 }
 
@@ -358,13 +408,25 @@ fn reader(options: &CsvOptions) -> Reader {
         .build()
 }
 
-/// What is wrong with a record, and where it is in the chunk.
-struct Broken {
-    record: usize,
-    start: usize,
-    kind: ErrorKind,
-    value: Vec<u8>,
-    column: Option<usize>,
+/// Line numbers of records met in order, counted incrementally so that
+/// locating many rejects costs one pass over the chunk.
+struct LineCursor<'a> {
+    chunk: &'a Chunk,
+    pos: usize,
+    line: u64,
+}
+
+impl<'a> LineCursor<'a> {
+    fn new(chunk: &'a Chunk) -> Self {
+        LineCursor { chunk, pos: 0, line: chunk.line }
+    }
+
+    /// The location of the record at `start` (not before the last one asked).
+    fn at(&mut self, start: usize, record: u64) -> Location {
+        self.line += bytecount::count(&self.chunk.data[self.pos..start], b'\n') as u64;
+        self.pos = start;
+        Location { line: self.line, byte: self.chunk.offset + start as u64, record, column: None, value: None }
+    }
 }
 
 /// Reads the record that starts at `start` with csv-core, appending its

@@ -15,7 +15,7 @@ use arrow_array::builder::{
 use arrow_array::types::{
     TimestampMicrosecondType, TimestampMillisecondType, TimestampNanosecondType, TimestampSecondType,
 };
-use arrow_array::{ArrayRef, PrimitiveArray};
+use arrow_array::{ArrayRef, PrimitiveArray, RecordBatch};
 use arrow_buffer::{NullBufferBuilder, ScalarBuffer};
 use arrow_schema::{DataType, TimeUnit};
 
@@ -23,6 +23,7 @@ pub(crate) use self::csv::first_line;
 pub use self::csv::{CsvDecoder, Scratch};
 pub use self::json::JsonDecoder;
 use self::value::TimestampParser;
+use crate::error::Reject;
 use crate::spec::Column;
 
 /// Why one field could not be appended.
@@ -30,6 +31,38 @@ use crate::spec::Column;
 pub(crate) enum FieldError {
     Parse,
     Utf8,
+}
+
+/// A decoded chunk: its good rows, and the records set aside.
+#[derive(Debug)]
+pub struct Decoded {
+    pub batch: RecordBatch,
+    /// In input order; record indexes relative to the chunk.
+    pub rejects: Vec<Reject>,
+    /// Data records read (written and rejected).
+    pub records: u64,
+    /// Values made null under the null policy.
+    pub nulled: u64,
+}
+
+/// The timestamp builder's parts, with a builder's append methods.
+struct TimestampAppender<'a> {
+    values: &'a mut Vec<i64>,
+    nulls: &'a mut NullBufferBuilder,
+}
+
+impl TimestampAppender<'_> {
+    #[inline]
+    fn append_value(&mut self, v: i64) {
+        self.values.push(v);
+        self.nulls.append_non_null();
+    }
+
+    #[inline]
+    fn append_null(&mut self) {
+        self.values.push(0);
+        self.nulls.append_null();
+    }
 }
 
 /// Why a value could not be appended to a column.
@@ -157,34 +190,48 @@ impl ColumnBuilder {
         }
     }
 
-    /// Appends `cells` in order, with one loop per column type. Stops at
-    /// the first cell that is null where the column is not nullable, or
-    /// that does not parse: its index and why.
+    /// Appends `cells` in order, with one loop per column type. A `None`
+    /// cell is a placeholder null (its row is dropped later). A cell that is
+    /// null where the column is not nullable, or that does not parse, goes
+    /// to `on_error` with its index: `true` appends a null in its place and
+    /// goes on, `false` stops.
     #[inline]
     pub(crate) fn append_all<'a>(
         &mut self,
-        cells: impl Iterator<Item = &'a [u8]>,
+        cells: impl Iterator<Item = Option<&'a [u8]>>,
         is_null: impl Fn(&[u8]) -> bool,
         nullable: bool,
         utf8_checked: bool,
-    ) -> Result<(), (usize, CellError)> {
+        mut on_error: impl FnMut(usize, CellError, &[u8]) -> bool,
+    ) {
         use self::value::{parse_bool, parse_date, parse_decimal, parse_float, parse_int};
         macro_rules! each {
             ($b:expr, |$s:ident| $parse:expr) => {{
-                for (i, $s) in cells.enumerate() {
-                    if is_null($s) {
-                        if !nullable {
-                            return Err((i, CellError::Null));
-                        }
+                for (i, cell) in cells.enumerate() {
+                    let Some($s) = cell else {
                         $b.append_null();
+                        continue;
+                    };
+                    let failed = if is_null($s) {
+                        if nullable {
+                            $b.append_null();
+                            continue;
+                        }
+                        CellError::Null
                     } else {
                         match $parse {
-                            Ok(v) => $b.append_value(v),
-                            Err(e) => return Err((i, CellError::Invalid(e))),
+                            Ok(v) => {
+                                $b.append_value(v);
+                                continue;
+                            }
+                            Err(e) => CellError::Invalid(e),
                         }
+                    };
+                    if !on_error(i, failed, $s) {
+                        return;
                     }
+                    $b.append_null();
                 }
-                Ok(())
             }};
         }
         match self {
@@ -202,7 +249,9 @@ impl ColumnBuilder {
             // SAFETY: the caller validated the whole chunk as UTF-8, and
             // fields are cut at ASCII bytes (delimiter, quote, line break),
             // never inside a multi-byte character.
-            ColumnBuilder::Str(b) if utf8_checked => each!(b, |s| Ok(unsafe { std::str::from_utf8_unchecked(s) })),
+            ColumnBuilder::Str(b) if utf8_checked => {
+                each!(b, |s| Ok::<_, FieldError>(unsafe { std::str::from_utf8_unchecked(s) }))
+            }
             ColumnBuilder::Str(b) => each!(b, |s| simdutf8::basic::from_utf8(s).map_err(|_| FieldError::Utf8)),
             ColumnBuilder::Decimal { builder, precision, scale } => {
                 let (p, sc) = (*precision, *scale);
@@ -213,20 +262,8 @@ impl ColumnBuilder {
                 each!(builder, |s| parse_date(s, format).ok_or(FieldError::Parse))
             }
             ColumnBuilder::Timestamp { values, nulls, parser, .. } => {
-                for (i, s) in cells.enumerate() {
-                    if is_null(s) {
-                        if !nullable {
-                            return Err((i, CellError::Null));
-                        }
-                        values.push(0);
-                        nulls.append_null();
-                    } else {
-                        let v = parser.parse(s).ok_or((i, CellError::Invalid(FieldError::Parse)))?;
-                        values.push(v);
-                        nulls.append_non_null();
-                    }
-                }
-                Ok(())
+                let mut b = TimestampAppender { values, nulls };
+                each!(b, |s| parser.parse(s).ok_or(FieldError::Parse))
             }
         }
     }

@@ -29,8 +29,23 @@ pub struct ParquetSink {
     rows: u64,
 }
 
+mod rejects;
+
+pub use self::rejects::RejectSink;
+
 /// Deletes the temporary file unless the sink completed.
 struct TempPath(Option<PathBuf>);
+
+/// A temporary name beside `target`, unique to this process.
+fn temp_path_for(target: &Path) -> Result<PathBuf> {
+    let dir = match target.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let name =
+        target.file_name().ok_or_else(|| Error::spec(format!("output {} is not a file name", target.display())))?;
+    Ok(dir.join(format!(".{}.{}.sluicegate-tmp", name.to_string_lossy(), std::process::id())))
+}
 
 impl Drop for TempPath {
     fn drop(&mut self) {
@@ -48,13 +63,7 @@ impl ParquetSink {
         options: &ParquetOptions,
         row_group_rows: usize,
     ) -> Result<(Self, Encoder)> {
-        let dir = match target.parent() {
-            Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
-            _ => PathBuf::from("."),
-        };
-        let name =
-            target.file_name().ok_or_else(|| Error::spec(format!("output {} is not a file name", target.display())))?;
-        let temp = dir.join(format!(".{}.{}.sluicegate-tmp", name.to_string_lossy(), std::process::id()));
+        let temp = temp_path_for(target)?;
         let file = File::create(&temp).map_err(|e| Error::io(format!("creating {}", temp.display()), e))?;
         let temp = TempPath(Some(temp));
         let props = writer_properties(options)?;

@@ -5,11 +5,13 @@
 mod csv;
 mod format;
 mod output;
+mod policy;
 mod schema;
 
 pub use self::csv::CsvOptions;
 pub use self::format::{Format, JsonOptions};
 pub use self::output::{Compression, ParquetOptions};
+pub use self::policy::{MaxRejects, OnError};
 pub use self::schema::{parse_type, type_name, Column, Schema};
 
 /// A whole conversion: input options, schema and output options.
@@ -21,6 +23,10 @@ pub struct Spec {
     /// The columns; `None` reads the header and makes every column a nullable string.
     pub schema: Option<Schema>,
     pub output: ParquetOptions,
+    /// What a bad row does (default: it is rejected and the run goes on).
+    pub on_error: OnError,
+    /// Rejects past which the run fails (default: no limit).
+    pub max_rejects: Option<MaxRejects>,
 }
 
 impl Spec {
@@ -31,6 +37,8 @@ impl Spec {
             json: JsonOptions::default(),
             schema,
             output: ParquetOptions::default(),
+            on_error: OnError::default(),
+            max_rejects: None,
         }
     }
 }

@@ -1,6 +1,9 @@
-"""Malformed input stops the run: exit code 1, one error line that names the
-line, byte offset, record and column, and nothing left at the output path.
-The same error, word for word, at every chunk size and thread count.
+"""Malformed input under `--on-error fail` stops the run: exit code 1, one
+error line that names the line, byte offset, record and column, and nothing
+left at the output path. The same error, word for word, at every chunk size
+and thread count. Under the default reject policy the same bad record is set
+aside in the rejects file, located the same way, and every other row is
+written; a quote that never closes fails the run under every policy.
 
 Each bad record sits between good ones (some spanning two lines), so that
 small chunks cut the file in many places; its expected location is counted
@@ -8,13 +11,16 @@ from the bytes in front of it, not taken from the engine."""
 
 from __future__ import annotations
 
+import base64
 import gzip
+import json
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import pytest
 
-from helpers import THREADS, chunk_sizes, convert, leftovers, parse_error, write_schema
-from reference import INT_RANGES, Dialect, record_lengths
+from helpers import THREADS, chunk_sizes, convert, leftovers, parse_error, read_rows, write_schema
+from reference import INT_RANGES, Dialect, expected_rows, record_lengths
 
 PARSE = "value does not parse as {}"
 NULL = "null value in a column that is not nullable"
@@ -200,22 +206,27 @@ CASES += [IntEdgeCase(t, v) for t, (lo, hi) in INT_RANGES.items() for v in (lo -
 CHUNK_LABELS = ["longest+3", "longest+17", "4096", "default"]
 
 
-def run_case(case: ErrorCase, tmp_path, chunk, threads, *, stdin=False, pack=None):
+def run_case(case: ErrorCase, tmp_path, chunk, threads, *, stdin=False, pack=None, policy="fail"):
+    run, out = run_policy(case, tmp_path, chunk, threads, stdin=stdin, pack=pack, policy=policy)
+    assert run.returncode == 1, f"exit code {run.returncode}, stderr:\n{run.stderr}"
+    assert leftovers(out) == [], "a failed run left files behind"
+    return parse_error(run.stderr)
+
+
+def run_policy(case: ErrorCase, tmp_path, chunk, threads, *, stdin=False, pack=None, policy="fail"):
     schema = write_schema(tmp_path / "schema.json", case.schema)
     data = case.data()
     if pack:
         data = pack(data)
     out = tmp_path / "out.parquet"
+    args = [*case.dialect.cli_args(), "--on-error", policy]
     if stdin:
-        run = convert("-", out, schema=schema, args=case.dialect.cli_args(), chunk=chunk, threads=threads,
-                      stdin=data)
+        run = convert("-", out, schema=schema, args=args, chunk=chunk, threads=threads, stdin=data)
     else:
         src = tmp_path / "input.csv"
         src.write_bytes(data)
-        run = convert(src, out, schema=schema, args=case.dialect.cli_args(), chunk=chunk, threads=threads)
-    assert run.returncode == 1, f"exit code {run.returncode}, stderr:\n{run.stderr}"
-    assert leftovers(out) == [], "a failed run left files behind"
-    return parse_error(run.stderr)
+        run = convert(src, out, schema=schema, args=args, chunk=chunk, threads=threads)
+    return run, out
 
 
 def check(case: ErrorCase, err: dict):
@@ -247,6 +258,42 @@ def test_error_is_the_same_at_every_chunk_size_and_thread_count(case: ErrorCase,
                 f'{err["message"]}'
             seen.setdefault(what, []).append(f"chunk={chunk or 'default'} threads={threads}")
     assert len(seen) == 1, "different errors:\n" + "\n".join(f"{m!r}: {w}" for m, w in seen.items())
+
+
+@pytest.mark.parametrize("threads", [1, 2], ids=lambda t: f"t{t}")
+@pytest.mark.parametrize("chunk_label", ["longest+3", "default"])
+@pytest.mark.parametrize("case", CASES, ids=lambda c: c.id)
+def test_bad_record_is_rejected_and_the_rest_written(case: ErrorCase, chunk_label, threads, tmp_path):
+    chunk = chunk_sizes(case.longest())[CHUNK_LABELS.index(chunk_label)]
+    run, out = run_policy(case, tmp_path, chunk, threads, policy="reject")
+    if case.message.startswith(UNTERMINATED):
+        # The file's fault, not one record's: no policy goes on past it.
+        assert run.returncode == 1, run.stderr
+        check(case, parse_error(run.stderr))
+        assert leftovers(out) == [] and not Path(f"{out}.rejects.ndjson").exists()
+        return
+    assert run.returncode == 0, run.stderr
+    lines = Path(f"{out}.rejects.ndjson").read_text().splitlines()
+    assert len(lines) == 1, lines
+    reject = json.loads(lines[0])
+    line, byte, record = case.location()
+    assert (reject["line"], reject["byte_offset"], reject["record"]) == (line, byte, record)
+    assert reject["source"] == str(tmp_path / "input.csv")
+    problem = reject["problems"][0]
+    assert problem["column"] == case.column
+    assert case.message.startswith(problem["message"]), (problem, case.message)
+    bad = case.bad.split(b"\n")[0].rstrip(b"\r") if case.bad.count(b"\n") <= 1 else case.bad.rstrip(b"\r\n")
+    try:
+        text = bad.decode("utf-8")
+    except UnicodeDecodeError:
+        assert "raw" not in reject and base64.b64decode(reject["raw_base64"]) == bad
+    else:
+        assert reject["raw"] == text and "raw_base64" not in reject
+    front, back = case.parts()
+    dialect = case.dialect
+    expected = expected_rows(front + back, case.schema, dialect)
+    assert read_rows(out) == expected
+    assert len(expected) == case.before + case.after
 
 
 @pytest.mark.parametrize("variant", ["stdin", "gzip_file", "gzip_stdin"])
