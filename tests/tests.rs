@@ -4,4 +4,5 @@ mod util;
 
 mod convert;
 mod errors;
+mod infer;
 mod json;
