@@ -165,17 +165,13 @@ fn infer_inner(source: Source, options: &InferOptions) -> Result<Inferred> {
             (check(found.schema, &found.chunks, &mut notes, decode)?, None, found.rows)
         }
     };
-    Ok(Inferred {
-        schema,
-        format: options.format,
-        csv,
-        rows,
-        bytes,
-        places,
-        whole_input: whole_input && rows < options.sample_rows as u64,
-        notes,
-        source: name,
-    })
+    // The row limit may have cut a file the bytes held whole.
+    let whole_input = whole_input && rows < options.sample_rows as u64;
+    let mut schema = schema;
+    if !whole_input {
+        schema.columns.iter_mut().for_each(|c| c.nullable = true);
+    }
+    Ok(Inferred { schema, format: options.format, csv, rows, bytes, places, whole_input, notes, source: name })
 }
 
 /// Decodes the sampled chunks with `schema` as `convert` would, widening
@@ -350,6 +346,13 @@ mod tests {
         assert_eq!(i.schema.columns[0].name, "column_1");
         assert_eq!(i.convert_flags(), ["--no-header"]);
         assert_eq!(i.rows, 3);
+    }
+
+    #[test]
+    fn a_sample_cut_by_the_row_limit_makes_every_column_nullable() {
+        let options = InferOptions { sample_rows: 2, ..InferOptions::default() };
+        let i = infer(Source::from_bytes("t.csv", &b"a\n1\n2\n\n"[..]), &options).unwrap();
+        assert!(!i.whole_input && i.schema.columns[0].nullable);
     }
 
     #[test]
