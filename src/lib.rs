@@ -15,6 +15,9 @@
 //! - [`pipeline`]: the wiring; [`budget`]: every size from one memory figure;
 //!   [`report`]: what happened.
 //!
+//! Beside the pipeline, [`infer`] reads a sample of an input and writes the
+//! schema file (and finds the CSV dialect) that `convert` needs for it.
+//!
 //! ```
 //! use sluicegate::{Budget, Pipeline, Source, Spec};
 //! use sluicegate::spec::Schema;
@@ -34,6 +37,7 @@ pub mod budget;
 pub mod decode;
 pub mod encode;
 pub mod error;
+pub mod infer;
 pub mod pipeline;
 pub mod report;
 pub mod sink;

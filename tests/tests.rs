@@ -4,5 +4,6 @@ mod util;
 
 mod convert;
 mod errors;
+mod infer;
 mod json;
 mod rejects;

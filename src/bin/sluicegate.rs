@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
 use clap::{Args, Parser, Subcommand};
+use sluicegate::infer::InferOptions;
 use sluicegate::spec::{Compression, CsvOptions, Format, JsonOptions, ParquetOptions, Schema};
 use sluicegate::{Budget, Pipeline, Source, Spec};
 
@@ -27,6 +28,44 @@ enum Command {
     Convert(Box<ConvertArgs>),
     /// Print the plan a memory budget gives (threads, chunk size, queues).
     Plan(BudgetArgs),
+    /// Infer a schema file that `convert --schema` takes from a sample of the
+    /// input: the start, three places in the middle and the end of a file (the
+    /// first bytes of a stream). Detects the CSV dialect (delimiter, header,
+    /// line ending) and each column's type and nullability; prints the
+    /// `convert` flags the dialect needs on stderr.
+    Infer(InferArgs),
+}
+
+#[derive(Args)]
+struct InferArgs {
+    /// Input file; `-` reads standard input. gzip and zstd are detected.
+    input: PathBuf,
+    /// Input format: csv or ndjson (also jsonl) [default: from the file
+    /// name: .ndjson and .jsonl are NDJSON, anything else CSV].
+    #[arg(short, long)]
+    format: Option<String>,
+    /// Write the schema file here instead of to stdout.
+    #[arg(short, long)]
+    output: Option<PathBuf>,
+    /// Bytes to sample, over all the places sampled.
+    #[arg(long, value_name = "BYTES", default_value_t = sluicegate::infer::DEFAULT_SAMPLE_BYTES)]
+    sample_bytes: usize,
+    /// Records to sample at most, over all the places sampled.
+    #[arg(long, value_name = "ROWS", default_value_t = sluicegate::infer::DEFAULT_SAMPLE_ROWS)]
+    sample_rows: usize,
+    /// CSV field delimiter (one byte; `\t` for tab) [default: detected among , ; tab |].
+    #[arg(long)]
+    delimiter: Option<String>,
+    /// Whether the first CSV line is a header.
+    #[arg(long, value_name = "auto|yes|no", default_value = "auto")]
+    header: String,
+    /// A CSV field text read as null, as `convert --null` takes it; repeat for
+    /// several (default: the empty field).
+    #[arg(long = "null", value_name = "MARKER")]
+    null_markers: Vec<String>,
+    /// Print nothing on stderr on success.
+    #[arg(short, long)]
+    quiet: bool,
 }
 
 #[derive(Args)]
@@ -245,6 +284,79 @@ fn convert(args: ConvertArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+fn infer(args: InferArgs) -> anyhow::Result<()> {
+    let mut options = InferOptions {
+        format: match &args.format {
+            Some(f) => f.parse::<Format>()?,
+            None => Format::from_path(&args.input),
+        },
+        sample_bytes: args.sample_bytes,
+        sample_rows: args.sample_rows.max(1),
+        delimiter: args.delimiter.as_deref().map(|d| one_byte("--delimiter", d)).transpose()?,
+        has_header: match args.header.as_str() {
+            "auto" => None,
+            "yes" => Some(true),
+            "no" => Some(false),
+            other => bail!("--header must be auto, yes or no, not {other:?}"),
+        },
+        ..InferOptions::default()
+    };
+    if !args.null_markers.is_empty() {
+        options.null_markers = args.null_markers.clone();
+    }
+    let inferred = sluicegate::infer::infer(Source::open(&args.input)?, &options)?;
+    let json = inferred.to_json();
+    match &args.output {
+        Some(path) => std::fs::write(path, &json).with_context(|| format!("writing {}", path.display()))?,
+        None => std::io::stdout().write_all(json.as_bytes())?,
+    }
+    if !args.quiet {
+        for note in &inferred.notes {
+            eprintln!("sluicegate: note: {note}");
+        }
+        let mut summary = format!(
+            "sluicegate: {} columns from {} records ({} bytes, {} {})",
+            inferred.schema.len(),
+            inferred.rows,
+            inferred.bytes,
+            inferred.places,
+            if inferred.places == 1 { "place" } else { "places" }
+        );
+        if let Some(d) = &inferred.csv {
+            let delimiter = match d.options.delimiter {
+                b'\t' => "tab".to_string(),
+                b => format!("{:?}", b as char),
+            };
+            summary += &format!(
+                "; CSV: delimiter {delimiter}, {}, {} line ends",
+                if d.options.has_header { "a header" } else { "no header" },
+                d.line_ending.as_str()
+            );
+        }
+        eprintln!("{summary}");
+        let schema = args.output.as_ref().map_or("SCHEMA.json".to_string(), |p| shell_quote(&p.display().to_string()));
+        let mut cmd = format!(
+            "sluicegate convert {} --schema {schema} -o OUT.parquet",
+            shell_quote(&args.input.display().to_string())
+        );
+        for f in inferred.convert_flags() {
+            cmd.push(' ');
+            cmd += &shell_quote(&f);
+        }
+        eprintln!("sluicegate: convert with: {cmd}");
+    }
+    Ok(())
+}
+
+/// `s` as one word for a POSIX shell.
+fn shell_quote(s: &str) -> String {
+    if !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_./=:,+@%".contains(&b)) {
+        s.to_string()
+    } else {
+        format!("'{}'", s.replace('\'', "'\\''"))
+    }
+}
+
 /// A one-line progress display on stderr, redrawn a few times a second.
 struct ProgressBar {
     stop: Arc<AtomicBool>,
@@ -286,6 +398,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Convert(args) => convert(*args),
+        Command::Infer(args) => infer(args),
         Command::Plan(args) => args
             .budget()
             .plan()
