@@ -23,7 +23,7 @@ use crate::error::{Error, ErrorKind, Reject, Result};
 use crate::report::{peak_rss_bytes, Report};
 use crate::sink::{ParquetSink, RejectSink};
 use crate::source::Source;
-use crate::spec::{Format, MaxRejects, Schema, Spec};
+use crate::spec::{Format, MaxRejects, OnError, Schema, Spec};
 use crate::split::{Chunk, Chunker, CsvSplitter, Splitter};
 
 /// A spec and a plan, ready to run on sources.
@@ -41,9 +41,18 @@ struct Done {
     result: Result<Encoded>,
 }
 
+/// Where rejected records go: a file, or (validation) the first `limit`
+/// in memory, the counts going on past them.
+enum Rejects {
+    File(RejectSink),
+    Keep { kept: Vec<Reject>, limit: usize },
+}
+
 /// A chunk decoded and encoded: its row groups and its rejects.
 struct Encoded {
     groups: Vec<EncodedRowGroup>,
+    /// Rows in the groups (or that would be, when only validating).
+    rows: u64,
     rejects: Vec<Reject>,
     records: u64,
     nulled: u64,
@@ -95,10 +104,32 @@ impl Pipeline {
     pub fn run(&self, source: Source, output: &Path) -> Result<Report> {
         let started = Instant::now();
         let name = source.name().to_string();
-        self.run_inner(source, output, started).map_err(|e| e.in_source(name))
+        let (report, _) = self.run_inner(source, Ok(output), started).map_err(|e| e.in_source(name))?;
+        Ok(report)
     }
 
-    fn run_inner(&self, source: Source, output: &Path, started: Instant) -> Result<Report> {
+    /// Reads and checks `source` as [`Pipeline::run`] would convert it,
+    /// under the reject policy, without writing anything. The report counts
+    /// every bad row; the first `keep` of them are returned in input order.
+    pub fn validate(&self, source: Source, keep: usize) -> Result<(Report, Vec<Reject>)> {
+        let started = Instant::now();
+        let name = source.name().to_string();
+        let mut spec = self.spec.clone();
+        spec.on_error = OnError::Reject;
+        spec.max_rejects = None;
+        let checker = Pipeline { spec, plan: self.plan.clone(), progress: self.progress.clone(), rejects_path: None };
+        checker.run_inner(source, Err(keep), started).map_err(|e| e.in_source(name))
+    }
+
+    /// Runs the stages into the file `Ok(output)`, or, given `Err(keep)`,
+    /// only decodes, keeping the first `keep` rejects (see [`Pipeline::validate`]).
+    fn run_inner(
+        &self,
+        source: Source,
+        target: std::result::Result<&Path, usize>,
+        started: Instant,
+    ) -> Result<(Report, Vec<Reject>)> {
+        let output = target.ok();
         let name = source.name().to_string();
         let (mut chunker, decoder) = match self.spec.format {
             Format::Csv => {
@@ -125,12 +156,22 @@ impl Pipeline {
                 (chunker, Decoder::Json(JsonDecoder::new(schema, &self.spec.json)?))
             }
         };
-        let (mut sink, encoder) = ParquetSink::create(
-            output,
-            Arc::clone(decoder.arrow_schema()),
-            &self.spec.output,
-            self.plan.row_group_rows,
-        )?;
+        let (mut sink, encoder) = match output {
+            Some(output) => {
+                let (sink, encoder) = ParquetSink::create(
+                    output,
+                    Arc::clone(decoder.arrow_schema()),
+                    &self.spec.output,
+                    self.plan.row_group_rows,
+                )?;
+                (Some(sink), Some(encoder))
+            }
+            None => (None, None),
+        };
+        let mut rejects = match target {
+            Ok(output) => Rejects::File(RejectSink::new(&self.rejects_path(output), &name)),
+            Err(limit) => Rejects::Keep { kept: Vec::new(), limit },
+        };
 
         let in_flight = self.plan.chunks_in_flight();
         let (work_tx, work_rx) = bounded::<Chunk>(self.plan.queue_depth);
@@ -146,7 +187,6 @@ impl Pipeline {
             .build()
             .map_err(|e| Error::spec(format!("cannot start {} worker threads: {e}", self.plan.threads)))?;
 
-        let mut rejects = RejectSink::new(&self.rejects_path(output), &name);
         let (tally, bytes_read) = std::thread::scope(|s| {
             let reader_done = done_tx.clone();
             let cancel = &cancel;
@@ -167,7 +207,7 @@ impl Pipeline {
                 }
                 chunker.bytes_read()
             });
-            let (decoder, encoder) = (&decoder, &encoder);
+            let (decoder, encoder) = (&decoder, encoder.as_ref());
             s.spawn(move || {
                 pool.scope(|ps| {
                     for _ in 0..self.plan.threads {
@@ -192,27 +232,30 @@ impl Pipeline {
                 return Err(Error::new(ErrorKind::TooManyRejects { rejected, read, limit }));
             }
         }
-        let out = sink.finish()?;
-        let rejects_file = rejects.finish()?;
-        debug_assert_eq!(out.rows, tally.written);
+        let out = sink.map(ParquetSink::finish).transpose()?;
+        let (rejects_file, kept) = match rejects {
+            Rejects::File(r) => (r.finish()?, Vec::new()),
+            Rejects::Keep { kept, .. } => (None, kept),
+        };
         debug_assert_eq!(tally.read, tally.written + tally.rejected);
-        Ok(Report {
+        let report = Report {
             source: name,
-            output: output.display().to_string(),
+            output: output.map_or_else(String::new, |o| o.display().to_string()),
             rows_read: tally.read,
-            rows_written: out.rows,
+            rows_written: tally.written,
             rows_rejected: tally.rejected,
             rejects_by_code: tally.by_code,
             rejects_file: rejects_file.map(|p| p.display().to_string()),
             values_nulled: tally.nulled,
             bytes_read,
-            bytes_written: out.bytes,
-            row_groups: out.row_groups,
-            files: 1,
+            bytes_written: out.map_or(0, |o| o.bytes),
+            row_groups: out.map_or(0, |o| o.row_groups),
+            files: usize::from(out.is_some()),
             seconds: started.elapsed().as_secs_f64(),
             peak_rss_bytes: peak_rss_bytes(),
             plan: self.plan.clone(),
-        })
+        };
+        Ok((report, kept))
     }
 
     /// Receives outcomes, restores input order, appends row groups and
@@ -222,8 +265,8 @@ impl Pipeline {
         &self,
         done_rx: &crossbeam_channel::Receiver<Done>,
         token_tx: &crossbeam_channel::Sender<()>,
-        sink: &mut ParquetSink,
-        rejects: &mut RejectSink,
+        sink: &mut Option<ParquetSink>,
+        rejects: &mut Rejects,
     ) -> Result<Tally> {
         let mut next = 0u64;
         let mut waiting = BTreeMap::new();
@@ -237,16 +280,22 @@ impl Pipeline {
                     }
                     e
                 })?;
-                for g in encoded.groups {
-                    tally.written += g.rows as u64;
-                    sink.append(g)?;
+                tally.written += encoded.rows;
+                if let Some(sink) = sink {
+                    for g in encoded.groups {
+                        sink.append(g)?;
+                    }
                 }
                 for mut r in encoded.rejects {
                     r.location.record += tally.read;
                     for p in &r.problems {
                         *tally.by_code.entry(p.kind.code().to_string()).or_default() += 1;
                     }
-                    rejects.append(&r)?;
+                    match rejects {
+                        Rejects::File(file) => file.append(&r)?,
+                        Rejects::Keep { kept, limit } if kept.len() < *limit => kept.push(r),
+                        Rejects::Keep { .. } => {}
+                    }
                     tally.rejected += 1;
                 }
                 tally.read += encoded.records;
@@ -301,7 +350,7 @@ impl Decoder {
 /// A worker: decode, release the input pages, encode, hand to the writer.
 fn work(
     decoder: &Decoder,
-    encoder: &Encoder,
+    encoder: Option<&Encoder>,
     work_rx: &crossbeam_channel::Receiver<Chunk>,
     done_tx: &crossbeam_channel::Sender<Done>,
     cancel: &AtomicBool,
@@ -314,8 +363,9 @@ fn work(
         let decoded = decoder.decode(&chunk, &mut scratch);
         chunk.release();
         let result = decoded.and_then(|d| {
-            let groups = encoder.encode(&d.batch)?;
-            Ok(Encoded { groups, rejects: d.rejects, records: d.records, nulled: d.nulled })
+            let groups = encoder.map(|e| e.encode(&d.batch)).transpose()?.unwrap_or_default();
+            let rows = d.batch.num_rows() as u64;
+            Ok(Encoded { groups, rows, rejects: d.rejects, records: d.records, nulled: d.nulled })
         });
         let done = Done { seq: chunk.seq, bytes: chunk.data.len() as u64, result };
         if done_tx.send(done).is_err() {

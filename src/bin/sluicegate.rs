@@ -26,6 +26,9 @@ struct Cli {
 enum Command {
     /// Convert a CSV or NDJSON file (plain, gzip or zstd; `-` for stdin) to Parquet.
     Convert(Box<ConvertArgs>),
+    /// Check a CSV or NDJSON file against a schema without writing anything;
+    /// exit code 0 when every row is good, 1 when not.
+    Validate(Box<ValidateArgs>),
     /// Print the plan a memory budget gives (threads, chunk size, queues).
     Plan(BudgetArgs),
     /// Infer a schema file that `convert --schema` takes from a sample of the
@@ -69,16 +72,13 @@ struct InferArgs {
 }
 
 #[derive(Args)]
-struct ConvertArgs {
+struct InputArgs {
     /// Input file; `-` reads standard input. gzip and zstd are detected.
     input: PathBuf,
     /// Input format: csv or ndjson (also jsonl) [default: from the file
     /// name: .ndjson and .jsonl are NDJSON, anything else CSV].
     #[arg(short, long)]
     format: Option<String>,
-    /// Output Parquet file, written under a temporary name and renamed when complete.
-    #[arg(short, long)]
-    output: PathBuf,
     /// Schema file (JSON: {"columns": [{"name", "type", "nullable"}]}). Without
     /// one, every column is a nullable string named by the header.
     #[arg(short, long)]
@@ -87,6 +87,35 @@ struct ConvertArgs {
     csv: CsvArgs,
     #[command(flatten)]
     json: JsonArgs,
+}
+
+impl InputArgs {
+    fn spec(&self) -> anyhow::Result<Spec> {
+        let schema = self.schema.as_deref().map(Schema::from_path).transpose()?;
+        let mut spec = Spec::new(schema);
+        spec.format = match &self.format {
+            Some(f) => f.parse::<Format>()?,
+            None => Format::from_path(&self.input),
+        };
+        spec.csv = self.csv.options()?;
+        spec.json = JsonOptions {
+            unknown_fields_are_errors: match self.json.unknown_fields.as_str() {
+                "ignore" => false,
+                "error" => true,
+                other => bail!("--unknown-fields must be ignore or error, not {other:?}"),
+            },
+        };
+        Ok(spec)
+    }
+}
+
+#[derive(Args)]
+struct ConvertArgs {
+    #[command(flatten)]
+    input: InputArgs,
+    /// Output Parquet file, written under a temporary name and renamed when complete.
+    #[arg(short, long)]
+    output: PathBuf,
     #[command(flatten)]
     parquet: ParquetArgs,
     #[command(flatten)]
@@ -102,6 +131,20 @@ struct ConvertArgs {
     /// Print nothing on success (errors are still printed).
     #[arg(short, long)]
     quiet: bool,
+}
+
+#[derive(Args)]
+struct ValidateArgs {
+    #[command(flatten)]
+    input: InputArgs,
+    #[command(flatten)]
+    budget: BudgetArgs,
+    /// Print the full report as JSON on stdout (valid, stats, errors).
+    #[arg(long = "json")]
+    json_report: bool,
+    /// The most bad rows the report lists (all are counted).
+    #[arg(long, value_name = "N", default_value_t = 1000)]
+    limit_errors: usize,
 }
 
 #[derive(Args)]
@@ -233,20 +276,7 @@ fn one_byte(flag: &str, s: &str) -> anyhow::Result<u8> {
 }
 
 fn convert(args: ConvertArgs) -> anyhow::Result<()> {
-    let schema = args.schema.as_deref().map(Schema::from_path).transpose()?;
-    let mut spec = Spec::new(schema);
-    spec.format = match &args.format {
-        Some(f) => f.parse::<Format>()?,
-        None => Format::from_path(&args.input),
-    };
-    spec.csv = args.csv.options()?;
-    spec.json = JsonOptions {
-        unknown_fields_are_errors: match args.json.unknown_fields.as_str() {
-            "ignore" => false,
-            "error" => true,
-            other => bail!("--unknown-fields must be ignore or error, not {other:?}"),
-        },
-    };
+    let mut spec = args.input.spec()?;
     spec.output = ParquetOptions {
         compression: args.parquet.compression.parse::<Compression>()?,
         dictionary: !args.parquet.no_dictionary,
@@ -258,7 +288,7 @@ fn convert(args: ConvertArgs) -> anyhow::Result<()> {
     if args.explain {
         eprintln!("{plan}");
     }
-    let source = Source::open(&args.input)?;
+    let source = Source::open(&args.input.input)?;
     let progress = Arc::new(AtomicU64::new(0));
     let mut pipeline = Pipeline::new(spec, plan).with_progress(Arc::clone(&progress));
     if let Some(path) = &args.errors.rejects {
@@ -357,6 +387,84 @@ fn shell_quote(s: &str) -> String {
     }
 }
 
+/// Checks an input without writing anything; exit code 1 when a row is bad.
+fn validate(args: ValidateArgs) -> anyhow::Result<bool> {
+    let spec = args.input.spec()?;
+    let plan = args.budget.budget().plan()?;
+    let pipeline = Pipeline::new(spec, plan);
+    let (report, bad) = pipeline.validate(Source::open(&args.input.input)?, args.limit_errors)?;
+    let valid = report.rows_rejected == 0;
+    let mut out = std::io::stdout().lock();
+    if args.json_report {
+        let errors: Vec<serde_json::Value> = bad
+            .iter()
+            .flat_map(|r| {
+                r.problems.iter().map(move |p| {
+                    serde_json::json!({
+                        "row": r.location.record + 1,
+                        "record": r.location.record,
+                        "line": r.location.line,
+                        "byte_offset": r.location.byte,
+                        "field": p.column,
+                        "code": p.kind.code(),
+                        "message": p.kind.to_string(),
+                        "value": p.value,
+                    })
+                })
+            })
+            .collect();
+        let json = serde_json::json!({
+            "valid": valid,
+            "source": report.source,
+            "stats": {
+                "rows": report.rows_read,
+                "valid_rows": report.rows_written,
+                "invalid_rows": report.rows_rejected,
+                "errors_by_code": report.rejects_by_code,
+                "bytes": report.bytes_read,
+                "seconds": report.seconds,
+                "peak_rss_bytes": report.peak_rss_bytes,
+            },
+            "errors": errors,
+            "errors_truncated": (bad.len() as u64) < report.rows_rejected,
+        });
+        writeln!(out, "{}", serde_json::to_string_pretty(&json)?)?;
+        return Ok(valid);
+    }
+    if valid {
+        writeln!(out, "valid: {}: {} rows", report.source, report.rows_read)?;
+        return Ok(true);
+    }
+    let codes: Vec<String> = report.rejects_by_code.iter().map(|(c, n)| format!("{c} {n}")).collect();
+    writeln!(
+        out,
+        "invalid: {}: {} of {} rows bad ({})",
+        report.source,
+        report.rows_rejected,
+        report.rows_read,
+        codes.join(", ")
+    )?;
+    for r in &bad {
+        for p in &r.problems {
+            let column = p.column.as_ref().map(|c| format!(", column {c:?}")).unwrap_or_default();
+            let value = p.value.as_ref().map(|v| format!(": {v:?}")).unwrap_or_default();
+            writeln!(
+                out,
+                "  line {}, byte {}, record {}{column}: {} ({}){value}",
+                r.location.line,
+                r.location.byte,
+                r.location.record,
+                p.kind,
+                p.kind.code()
+            )?;
+        }
+    }
+    if (bad.len() as u64) < report.rows_rejected {
+        writeln!(out, "  ... {} more bad rows (--limit-errors)", report.rows_rejected - bad.len() as u64)?;
+    }
+    Ok(false)
+}
+
 /// A one-line progress display on stderr, redrawn a few times a second.
 struct ProgressBar {
     stop: Arc<AtomicBool>,
@@ -399,6 +507,11 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Convert(args) => convert(*args),
         Command::Infer(args) => infer(args),
+        Command::Validate(args) => match validate(*args) {
+            Ok(true) => Ok(()),
+            Ok(false) => return ExitCode::FAILURE,
+            Err(e) => Err(e),
+        },
         Command::Plan(args) => args
             .budget()
             .plan()
