@@ -54,6 +54,8 @@ pub enum ErrorKind {
     DuplicateKey,
     /// An object key the schema does not name, when those are refused.
     UnknownField,
+    /// A JSON record nests objects and arrays deeper than the limit.
+    TooDeep { limit: usize },
 }
 
 impl ErrorKind {
@@ -75,6 +77,7 @@ impl ErrorKind {
             ErrorKind::JsonShape => "json-shape",
             ErrorKind::DuplicateKey => "duplicate-key",
             ErrorKind::UnknownField => "unknown-field",
+            ErrorKind::TooDeep { .. } => "too-deep",
         }
     }
 
@@ -92,6 +95,7 @@ impl ErrorKind {
                 | ErrorKind::JsonShape
                 | ErrorKind::DuplicateKey
                 | ErrorKind::UnknownField
+                | ErrorKind::TooDeep { .. }
         )
     }
 }
@@ -175,6 +179,10 @@ impl fmt::Display for ErrorKind {
             ErrorKind::JsonShape => write!(f, "JSON record is not an object"),
             ErrorKind::DuplicateKey => write!(f, "JSON object has the same key twice"),
             ErrorKind::UnknownField => write!(f, "JSON object has a key the schema does not name"),
+            ErrorKind::TooDeep { limit } => write!(
+                f,
+                "JSON record is nested deeper than {limit} levels (the record itself is level 1); raise --max-depth"
+            ),
         }
     }
 }

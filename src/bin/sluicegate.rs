@@ -13,7 +13,7 @@ use clap::{Args, Parser, Subcommand};
 use sluicegate::spec::{Compression, CsvOptions, Format, JsonOptions, ParquetOptions, Schema};
 use sluicegate::{Budget, Pipeline, Source, Spec};
 
-/// Turns large CSV files into Parquet, fast, inside a fixed memory budget.
+/// Turns large CSV and JSON files into Parquet, fast, inside a fixed memory budget.
 #[derive(Parser)]
 #[command(name = "sluicegate", version, about, propagate_version = true)]
 struct Cli {
@@ -23,7 +23,7 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Convert a CSV or NDJSON file (plain, gzip or zstd; `-` for stdin) to Parquet.
+    /// Convert a CSV, NDJSON or JSON array file (plain, gzip or zstd; `-` for stdin) to Parquet.
     Convert(Box<ConvertArgs>),
     /// Print the plan a memory budget gives (threads, chunk size, queues).
     Plan(BudgetArgs),
@@ -33,8 +33,9 @@ enum Command {
 struct ConvertArgs {
     /// Input file; `-` reads standard input. gzip and zstd are detected.
     input: PathBuf,
-    /// Input format: csv or ndjson (also jsonl) [default: from the file
-    /// name: .ndjson and .jsonl are NDJSON, anything else CSV].
+    /// Input format: csv, ndjson (also jsonl) or json-array (also json)
+    /// [default: from the file name, also under .gz or .zst: .ndjson and
+    /// .jsonl are NDJSON, .json a JSON array, anything else CSV].
     #[arg(short, long)]
     format: Option<String>,
     /// Output Parquet file, written under a temporary name and renamed when complete.
@@ -87,6 +88,10 @@ struct JsonArgs {
     /// What to do with an object key the schema does not name: ignore or error.
     #[arg(long, default_value = "ignore", value_name = "ignore|error")]
     unknown_fields: String,
+    /// Deepest nesting of objects and arrays in a record, the record itself
+    /// being level 1; a deeper record is an error.
+    #[arg(long, value_name = "N", default_value_t = sluicegate::spec::DEFAULT_MAX_DEPTH)]
+    max_depth: usize,
 }
 
 #[derive(Args)]
@@ -188,6 +193,7 @@ fn convert(args: ConvertArgs) -> anyhow::Result<()> {
             "error" => true,
             other => bail!("--unknown-fields must be ignore or error, not {other:?}"),
         },
+        max_depth: args.json.max_depth,
     };
     spec.output = ParquetOptions {
         compression: args.parquet.compression.parse::<Compression>()?,

@@ -8,7 +8,7 @@ mod output;
 mod schema;
 
 pub use self::csv::CsvOptions;
-pub use self::format::{Format, JsonOptions};
+pub use self::format::{Format, JsonOptions, DEFAULT_MAX_DEPTH};
 pub use self::output::{Compression, ParquetOptions};
 pub use self::schema::{parse_type, type_name, Column, Schema};
 
