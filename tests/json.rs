@@ -259,3 +259,87 @@ fn the_depth_limit_counts_the_record_as_level_one() {
     let err = case.fails();
     assert!(err.starts_with("case:line 1, byte 20, record 1: JSON record is nested deeper than 3 levels"), "{err}");
 }
+
+const FLAT_SCHEMA: &str = r#"{"columns": [
+    {"name": "addr.geo.lat", "type": "float64"},
+    {"name": "id", "type": "int64", "nullable": false},
+    {"name": "addr.city", "type": "string"},
+    {"name": "addr.zip", "type": "int32"},
+    {"name": "seen", "type": "timestamp[s]", "format": "%d/%m/%Y %H:%M"}]}"#;
+
+fn flat(case: Case) -> Case {
+    let mut case = case;
+    case.json.flatten = true;
+    case
+}
+
+#[test]
+fn flatten_reads_nested_objects_into_dotted_columns() {
+    let lines = concat!(
+        r#"{"id": 1, "addr": {"city": "Zürich", "zip": 8001, "geo": {"lat": 47.4, "lon": 8.5}}, "seen": "12/05/2024 10:00"}"#,
+        "\n",
+        r#"{"id": 2, "addr": null}"#,
+        "\n",
+        r#"{"addr": {"geo": null, "city": "Bern"}, "id": 3, "other": {"addr": {"city": "no"}}}"#,
+        "\n",
+        r#"{"id": 4, "addr": {}}"#,
+        "\n",
+    );
+    let batch = flat(Case::ndjson(lines, FLAT_SCHEMA)).converts();
+    let names: Vec<_> = batch.schema().fields().iter().map(|f| f.name().clone()).collect();
+    assert_eq!(names, ["addr.geo.lat", "id", "addr.city", "addr.zip", "seen"]);
+    let lat = batch.column(0).as_primitive::<arrow_array::types::Float64Type>();
+    assert_eq!((lat.value(0), lat.null_count()), (47.4, 3));
+    assert_eq!(batch.column(1).as_primitive::<Int64Type>().values().to_vec(), vec![1, 2, 3, 4]);
+    let city = batch.column(2).as_string::<i32>();
+    assert_eq!((city.value(0), city.is_null(1), city.value(2), city.is_null(3)), ("Zürich", true, "Bern", true));
+    assert_eq!(batch.column(3).as_primitive::<Int32Type>().value(0), 8001);
+    let seen = batch.column(4).as_primitive::<TimestampMillisecondType>();
+    assert_eq!(seen.value(0), 1_715_508_000_000, "a dotted schema keeps each column's format");
+
+    let array = format!("[{}]", lines.trim_end().replace('\n', ",\n"));
+    assert_eq!(flat(Case::json_array(array, FLAT_SCHEMA)).converts(), batch);
+}
+
+#[test]
+fn flatten_errors_name_the_dotted_column() {
+    let err = flat(Case::ndjson("{\"id\": 1, \"addr\": {\"zip\": \"x\"}}\n", FLAT_SCHEMA)).fails();
+    assert_eq!(
+        err,
+        "case:line 1, byte 0, record 0, column \"addr.zip\": value does not parse as int32: \
+         \"{\\\"id\\\": 1, \\\"addr\\\": {\\\"zip\\\": \\\"x\\\"}}\""
+    );
+    let err = flat(Case::json_array("[{\"id\": 1, \"addr\": 5}]", FLAT_SCHEMA)).fails();
+    assert!(
+        err.starts_with("case:line 1, byte 1, record 0, column \"addr\": value does not parse as struct<"),
+        "{err}"
+    );
+
+    let required = FLAT_SCHEMA.replace(r#""type": "string"}"#, r#""type": "string", "nullable": false}"#);
+    for text in ["{\"id\": 1}\n", "{\"id\": 1, \"addr\": null}\n", "{\"id\": 1, \"addr\": {\"zip\": 1}}\n"] {
+        let err = flat(Case::ndjson(text, &required)).fails();
+        assert!(err.contains("column \"addr.city\": null value in a column that is not nullable"), "{text}: {err}");
+    }
+
+    let mut case = flat(Case::ndjson("{\"id\": 1, \"addr\": {\"city\": \"x\", \"street\": \"y\"}}\n", FLAT_SCHEMA));
+    case.json.unknown_fields_are_errors = true;
+    assert!(case.fails().contains("column \"addr.street\": JSON object has a key the schema does not name"));
+}
+
+#[test]
+fn without_flatten_a_dot_is_part_of_the_key() {
+    let schema = r#"{"columns": [{"name": "addr.city", "type": "string"}]}"#;
+    let batch = Case::ndjson("{\"addr.city\": \"x\", \"addr\": {\"city\": \"y\"}}\n", schema).converts();
+    assert_eq!(batch.column(0).as_string::<i32>().value(0), "x");
+    let batch = flat(Case::ndjson("{\"addr.city\": \"x\", \"addr\": {\"city\": \"y\"}}\n", schema)).converts();
+    assert_eq!(batch.column(0).as_string::<i32>().value(0), "y");
+}
+
+#[test]
+fn flatten_refuses_a_path_that_is_both_a_value_and_an_object() {
+    let schema = r#"{"columns": [{"name": "a", "type": "int64"}, {"name": "a.b", "type": "int64"}]}"#;
+    let err = flat(Case::ndjson("{}\n", schema)).fails();
+    assert!(err.contains("invalid spec: column \"a.b\" and another column name the same path"), "{err}");
+    let schema = r#"{"columns": [{"name": "a..b", "type": "int64"}]}"#;
+    assert!(flat(Case::ndjson("{}\n", schema)).fails().contains("an empty key"));
+}

@@ -92,6 +92,10 @@ struct JsonArgs {
     /// being level 1; a deeper record is an error.
     #[arg(long, value_name = "N", default_value_t = sluicegate::spec::DEFAULT_MAX_DEPTH)]
     max_depth: usize,
+    /// Read nested objects into top-level columns named by dotted paths: a
+    /// schema column `addr.city` reads {"addr": {"city": ...}}.
+    #[arg(long)]
+    flatten: bool,
 }
 
 #[derive(Args)]
@@ -194,6 +198,7 @@ fn convert(args: ConvertArgs) -> anyhow::Result<()> {
             other => bail!("--unknown-fields must be ignore or error, not {other:?}"),
         },
         max_depth: args.json.max_depth,
+        flatten: args.json.flatten,
     };
     spec.output = ParquetOptions {
         compression: args.parquet.compression.parse::<Compression>()?,

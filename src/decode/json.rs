@@ -6,6 +6,10 @@
 //!
 //! simd-json parses without recursion and stops at the nesting depth limit;
 //! the walk into the builders recurses only as deep as the schema.
+//!
+//! With `flatten`, dotted column names (`addr.city`) are read as paths: the
+//! builders nest as the paths do, as if the schema held a struct `addr`
+//! with a field `city`, and the leaves come out as the schema's columns.
 
 use std::sync::Arc;
 
@@ -36,6 +40,23 @@ pub struct JsonDecoder {
     arrow: SchemaRef,
     options: JsonOptions,
     framing: Framing,
+    /// With `flatten`: how the dotted columns nest.
+    paths: Option<Vec<Slot>>,
+}
+
+/// One key of a flattened object: a schema column, or an object whose keys
+/// lead to columns.
+#[derive(Debug)]
+struct Slot {
+    key: String,
+    kind: SlotKind,
+}
+
+#[derive(Debug)]
+enum SlotKind {
+    /// The schema column at this index.
+    Column(usize),
+    Object(Vec<Slot>),
 }
 
 impl JsonDecoder {
@@ -43,7 +64,59 @@ impl JsonDecoder {
         if options.max_depth == 0 {
             return Err(Error::spec("the nesting depth limit must be at least 1 (the record itself)"));
         }
-        Ok(JsonDecoder { schema: schema.clone(), arrow: schema.arrow(), options: options.clone(), framing })
+        let paths = options.flatten.then(|| nest_paths(schema)).transpose()?;
+        Ok(JsonDecoder { schema: schema.clone(), arrow: schema.arrow(), options: options.clone(), framing, paths })
+    }
+
+    /// The builders for a chunk of up to `rows` records.
+    fn root(&self, rows: usize, bytes: usize) -> Builder {
+        match &self.paths {
+            None => Builder::root(&self.schema, rows, bytes),
+            Some(slots) => {
+                let (fields, children) = self.nested_builders(slots, rows, bytes);
+                Builder::Struct { fields, children, nulls: NullBufferBuilder::new(0) }
+            }
+        }
+    }
+
+    fn nested_builders(&self, slots: &[Slot], rows: usize, bytes: usize) -> (Fields, Vec<Builder>) {
+        let mut fields = Vec::with_capacity(slots.len());
+        let mut builders = Vec::with_capacity(slots.len());
+        for slot in slots {
+            match &slot.kind {
+                SlotKind::Column(c) => {
+                    let column = &self.schema.columns[*c];
+                    fields.push(Field::new(&slot.key, column.data_type.clone(), column.nullable));
+                    builders.push(Builder::new(column, rows, bytes));
+                }
+                SlotKind::Object(inner) => {
+                    let (inner_fields, children) = self.nested_builders(inner, rows, bytes);
+                    // The object may be missing or null only if every column
+                    // under it may be.
+                    let nullable = inner_fields.iter().all(|f| f.is_nullable());
+                    fields.push(Field::new(&slot.key, DataType::Struct(inner_fields.clone()), nullable));
+                    let nulls = NullBufferBuilder::new(rows);
+                    builders.push(Builder::Struct { fields: inner_fields, children, nulls });
+                }
+            }
+        }
+        (fields.into(), builders)
+    }
+
+    /// The error's column as the schema names it: with `flatten`, an
+    /// object that must be there stands for the first column under it that
+    /// may not be null.
+    fn column_name(&self, kind: &ErrorKind, column: Option<String>) -> Option<String> {
+        let path = column?;
+        if self.paths.is_none()
+            || *kind != ErrorKind::NullInNonNullable
+            || self.schema.columns.iter().any(|c| c.name == path)
+        {
+            return Some(path);
+        }
+        let prefix = format!("{path}.");
+        let required = self.schema.columns.iter().find(|c| !c.nullable && c.name.starts_with(&prefix));
+        Some(required.map_or(path, |c| c.name.clone()))
     }
 
     pub fn arrow_schema(&self) -> &SchemaRef {
@@ -63,7 +136,7 @@ impl JsonDecoder {
     fn decode_lines(&self, chunk: &Chunk) -> Result<RecordBatch> {
         let data = &chunk.data[..];
         let max_rows = bytecount::count(data, b'\n') + 1;
-        let mut root = Builder::root(&self.schema, max_rows, data.len() / 4);
+        let mut root = self.root(max_rows, data.len() / 4);
         let mut parser = RecordParser::new(&self.options);
         let (mut pos, mut record) = (0usize, 0u64);
         while pos < data.len() {
@@ -75,7 +148,8 @@ impl JsonDecoder {
                 continue;
             }
             if let Err(e) = parser.append(&mut root, line, &self.options) {
-                return Err(located(chunk, start, record, e.kind, e.column, trim_newline(line)));
+                let column = self.column_name(&e.kind, e.column);
+                return Err(located(chunk, start, record, e.kind, column, trim_newline(line)));
             }
             record += 1;
         }
@@ -91,7 +165,7 @@ impl JsonDecoder {
         let data = &chunk.data[..];
         let spans = element_spans(data, chunk.seq == 0);
         let rows = spans.iter().filter(|s| s.is_ok()).count();
-        let mut root = Builder::root(&self.schema, rows, data.len() / 4);
+        let mut root = self.root(rows, data.len() / 4);
         let mut parser = RecordParser::new(&self.options);
         for (record, span) in spans.into_iter().enumerate() {
             let record = record as u64;
@@ -113,15 +187,72 @@ impl JsonDecoder {
                     }
                     kind => kind,
                 };
-                return Err(located(chunk, start, record, kind, e.column, element));
+                let column = self.column_name(&kind, e.column);
+                return Err(located(chunk, start, record, kind, column, element));
             }
         }
         self.finish(root)
     }
 
     fn finish(&self, root: Builder) -> Result<RecordBatch> {
-        let columns = root.finish_columns();
+        let columns = match &self.paths {
+            None => root.finish_columns(),
+            Some(slots) => {
+                let mut columns = vec![None; self.schema.len()];
+                finish_paths(root, slots, &mut columns);
+                columns.into_iter().map(|c| c.expect("every column has a slot")).collect()
+            }
+        };
         RecordBatch::try_new(Arc::clone(&self.arrow), columns).map_err(Error::encode)
+    }
+}
+
+/// The nesting of a schema's dotted column names, in the schema's order of
+/// first appearance.
+fn nest_paths(schema: &Schema) -> Result<Vec<Slot>> {
+    let mut root: Vec<Slot> = Vec::new();
+    for (c, column) in schema.columns.iter().enumerate() {
+        let keys: Vec<&str> = column.name.split('.').collect();
+        if keys.iter().any(|k| k.is_empty()) {
+            return Err(Error::spec(format!("column {:?}: an empty key in a dotted path (--flatten)", column.name)));
+        }
+        let conflict = || {
+            Error::spec(format!(
+                "column {:?} and another column name the same path as a value and as an object (--flatten)",
+                column.name
+            ))
+        };
+        let (last, objects) = keys.split_last().expect("split yields at least one key");
+        let mut level = &mut root;
+        for key in objects {
+            let i = match level.iter().position(|s| s.key == *key) {
+                Some(i) => i,
+                None => {
+                    level.push(Slot { key: key.to_string(), kind: SlotKind::Object(Vec::new()) });
+                    level.len() - 1
+                }
+            };
+            level = match &mut level[i].kind {
+                SlotKind::Object(inner) => inner,
+                SlotKind::Column(_) => return Err(conflict()),
+            };
+        }
+        if level.iter().any(|s| s.key == *last) {
+            return Err(conflict());
+        }
+        level.push(Slot { key: last.to_string(), kind: SlotKind::Column(c) });
+    }
+    Ok(root)
+}
+
+/// Takes the leaves of nested builders out as the schema's columns.
+fn finish_paths(builder: Builder, slots: &[Slot], columns: &mut [Option<ArrayRef>]) {
+    let Builder::Struct { children, .. } = builder else { unreachable!("an object's builder is a struct") };
+    for (child, slot) in children.into_iter().zip(slots) {
+        match &slot.kind {
+            SlotKind::Column(c) => columns[*c] = Some(child.finish()),
+            SlotKind::Object(inner) => finish_paths(child, inner, columns),
+        }
     }
 }
 

@@ -58,11 +58,15 @@ pub struct JsonOptions {
     /// The deepest nesting of objects and arrays a record may have, the
     /// record's own object being level 1. Default: [`DEFAULT_MAX_DEPTH`].
     pub max_depth: usize,
+    /// Read nested objects into top-level columns named by dotted paths: a
+    /// column `addr.city` reads `{"addr": {"city": ...}}`. Default: off, and
+    /// a dot in a column name is part of the key.
+    pub flatten: bool,
 }
 
 impl Default for JsonOptions {
     fn default() -> Self {
-        JsonOptions { unknown_fields_are_errors: false, max_depth: DEFAULT_MAX_DEPTH }
+        JsonOptions { unknown_fields_are_errors: false, max_depth: DEFAULT_MAX_DEPTH, flatten: false }
     }
 }
 
