@@ -163,11 +163,13 @@ impl JsonDecoder {
     /// that never closes.
     fn decode_array(&self, chunk: &Chunk) -> Result<RecordBatch> {
         let data = &chunk.data[..];
-        let spans = element_spans(data, chunk.seq == 0);
-        let rows = spans.iter().filter(|s| s.is_ok()).count();
+        // Every element is an object, `{}` and a comma at least: a bound on
+        // the rows without a second scan.
+        let rows = bytecount::count(data, b'{').min(data.len() / 3 + 1);
         let mut root = self.root(rows, data.len() / 4);
         let mut parser = RecordParser::new(&self.options);
-        for (record, span) in spans.into_iter().enumerate() {
+        let elements = Elements { data, from: 0, first: chunk.seq == 0, done: false, seen: 0 };
+        for (record, span) in elements.enumerate() {
             let record = record as u64;
             let (start, end) = match span {
                 Ok(span) => span,
@@ -271,47 +273,51 @@ struct ArrayError {
 }
 
 /// The elements of an array chunk, as byte ranges without the whitespace
-/// around them, in order; the last one may instead be what is wrong with
-/// the array at that point, after which nothing more is read. `first` says
-/// the chunk starts right after the `[`.
-fn element_spans(data: &[u8], first: bool) -> Vec<std::result::Result<(usize, usize), ArrayError>> {
-    let mut spans = Vec::new();
-    let mut from = 0;
-    loop {
-        let start = from + leading_space(&data[from..]);
+/// around them, in order; the last item may instead be what is wrong with
+/// the array at that point, after which nothing more is read.
+struct Elements<'a> {
+    data: &'a [u8],
+    /// Where the next element's search starts.
+    from: usize,
+    /// The chunk starts right after the `[`.
+    first: bool,
+    done: bool,
+    /// Elements yielded so far.
+    seen: usize,
+}
+
+impl Iterator for Elements<'_> {
+    type Item = std::result::Result<(usize, usize), ArrayError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.done {
+            return None;
+        }
+        self.done = true;
+        let data = self.data;
+        let start = self.from + leading_space(&data[self.from..]);
         let Some((end, delimiter)) = next_delimiter(data, start) else {
             // No `,` or `]` before the end of the chunk, which is the end
             // of the input: every other chunk ends with one.
-            spans.push(Err(ArrayError { at: start, shown: data.len() - start, message: UNCLOSED_ARRAY }));
-            return spans;
+            return Some(Err(ArrayError { at: start, shown: data.len() - start, message: UNCLOSED_ARRAY }));
         };
         let mut stop = end;
         while stop > start && is_space(data[stop - 1]) {
             stop -= 1;
         }
-        match delimiter {
-            Delimiter::Comma if stop == start => {
-                spans.push(Err(ArrayError { at: end, shown: 1, message: MISSING_ELEMENT }));
-                return spans;
-            }
-            Delimiter::Close if stop == start => {
-                if !(first && spans.is_empty()) {
-                    spans.push(Err(ArrayError { at: end, shown: 1, message: TRAILING_COMMA }));
-                }
-                return spans;
-            }
-            Delimiter::Comma => {
-                spans.push(Ok((start, stop)));
-                from = end + 1;
-                if from == data.len() {
-                    return spans;
-                }
-            }
-            Delimiter::Close => {
-                spans.push(Ok((start, stop)));
-                return spans;
-            }
+        if stop == start {
+            return match delimiter {
+                Delimiter::Comma => Some(Err(ArrayError { at: end, shown: 1, message: MISSING_ELEMENT })),
+                Delimiter::Close if self.first && self.seen == 0 => None,
+                Delimiter::Close => Some(Err(ArrayError { at: end, shown: 1, message: TRAILING_COMMA })),
+            };
         }
+        if delimiter == Delimiter::Comma && end + 1 < data.len() {
+            self.from = end + 1;
+            self.done = false;
+        }
+        self.seen += 1;
+        Some(Ok((start, stop)))
     }
 }
 

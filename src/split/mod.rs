@@ -274,14 +274,14 @@ impl Chunker {
             let (window, eof) = fill_window(&mut self.input, self.splitter.chunk_bytes())?;
             let n = leading_space(window);
             let found = window.get(n).copied();
-            let value = crate::error::show_value(crate::decode::first_line(&window[n..]));
+            let value = matches!(found, Some(b) if b != b'[').then(|| show_line(&window[n..]));
             self.skip(n);
             match found {
                 Some(b'[') => {
                     self.skip(1);
                     return Ok(());
                 }
-                Some(_) => return Err(self.error_here(NOT_AN_ARRAY, Some(value))),
+                Some(_) => return Err(self.error_here(NOT_AN_ARRAY, value)),
                 None if eof => return Err(self.error_here(EMPTY_ARRAY_INPUT, None)),
                 None => {}
             }
@@ -293,7 +293,7 @@ impl Chunker {
         loop {
             let (window, eof) = fill_window(&mut self.input, self.splitter.chunk_bytes())?;
             let n = leading_space(window);
-            let value = (n < window.len()).then(|| crate::error::show_value(crate::decode::first_line(&window[n..])));
+            let value = (n < window.len()).then(|| show_line(&window[n..]));
             self.skip(n);
             if value.is_some() {
                 return Err(self.error_here(DATA_AFTER_ARRAY, value));
@@ -329,6 +329,14 @@ impl Chunker {
             }
         }
     }
+}
+
+/// The first line of `bytes` as an error shows it, looking no further than
+/// it shows: a mapped input's pages are not touched (and made resident) for
+/// a message.
+fn show_line(bytes: &[u8]) -> String {
+    const LOOKED_AT: usize = 256; // bytes; more than show_value shows, so it still marks a cut
+    crate::error::show_value(crate::decode::first_line(&bytes[..bytes.len().min(LOOKED_AT)]))
 }
 
 /// The bytes available from the current position, and whether they run to
