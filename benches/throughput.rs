@@ -232,6 +232,7 @@ fn orders(target: usize, format: Format) -> Vec<u8> {
         match format {
             Format::Csv => order.write_csv(&mut out),
             Format::Ndjson => order.write_ndjson(&mut out),
+            Format::JsonArray => unreachable!("the benches write CSV and NDJSON"),
         }
         event_id += 1;
     }

@@ -90,6 +90,8 @@ pub enum ErrorKind {
     UnknownField,
     /// More rows were rejected than the run allows.
     TooManyRejects { rejected: u64, read: u64, limit: String },
+    /// A JSON record nests objects and arrays deeper than the limit.
+    TooDeep { limit: usize },
 }
 
 impl ErrorKind {
@@ -112,6 +114,7 @@ impl ErrorKind {
             ErrorKind::DuplicateKey => "duplicate-key",
             ErrorKind::UnknownField => "unknown-field",
             ErrorKind::TooManyRejects { .. } => "too-many-rejects",
+            ErrorKind::TooDeep { .. } => "too-deep",
         }
     }
 
@@ -129,6 +132,7 @@ impl ErrorKind {
                 | ErrorKind::JsonShape
                 | ErrorKind::DuplicateKey
                 | ErrorKind::UnknownField
+                | ErrorKind::TooDeep { .. }
         )
     }
 }
@@ -215,6 +219,10 @@ impl fmt::Display for ErrorKind {
             ErrorKind::TooManyRejects { rejected, read, limit } => {
                 write!(f, "{rejected} of {read} rows rejected, more than the limit of {limit}")
             }
+            ErrorKind::TooDeep { limit } => write!(
+                f,
+                "JSON record is nested deeper than {limit} levels (the record itself is level 1); raise --max-depth"
+            ),
         }
     }
 }

@@ -1,5 +1,5 @@
-//! sluicegate turns large CSV objects into Parquet, fast, inside a fixed
-//! memory budget.
+//! sluicegate turns large CSV and JSON (NDJSON, or one top-level array) objects
+//! into Parquet, fast, inside a fixed memory budget.
 //!
 //! Data flows one way through the stages, each a module:
 //!
@@ -8,7 +8,8 @@
 //! ```
 //!
 //! - [`source`]: bytes from a memory-mapped file or a (gzip, zstd) stream;
-//! - [`split`]: record-aligned chunks with their offset and line;
+//! - [`split`]: record-aligned chunks (CSV records, lines, array elements)
+//!   with their offset and line;
 //! - [`decode`]: chunk bytes to an Arrow `RecordBatch`;
 //! - [`encode`]: the batch to encoded Parquet column chunks, in the worker;
 //! - [`sink`]: row groups appended in input order, committed by rename;

@@ -17,14 +17,14 @@ use std::time::Instant;
 use crossbeam_channel::{bounded, unbounded};
 
 use crate::budget::Plan;
-use crate::decode::{CsvDecoder, Decoded, JsonDecoder, Scratch};
+use crate::decode::{CsvDecoder, Decoded, Framing, JsonDecoder, Scratch};
 use crate::encode::{EncodedRowGroup, Encoder};
 use crate::error::{Error, ErrorKind, Reject, Result};
 use crate::report::{peak_rss_bytes, Report};
 use crate::sink::{ParquetSink, RejectSink};
 use crate::source::Source;
 use crate::spec::{Format, MaxRejects, OnError, Schema, Spec};
-use crate::split::{Chunk, Chunker, CsvSplitter, Splitter};
+use crate::split::{Chunk, Chunker, CsvSplitter, JsonArraySplitter, Splitter};
 
 /// A spec and a plan, ready to run on sources.
 pub struct Pipeline {
@@ -150,10 +150,15 @@ impl Pipeline {
                 let decoder = CsvDecoder::new(&schema, csv, header.as_deref())?.with_on_error(self.spec.on_error);
                 (chunker, Decoder::Csv(decoder))
             }
-            Format::Ndjson => {
+            Format::Ndjson | Format::JsonArray => {
                 let schema = self.spec.schema.as_ref().ok_or_else(|| Error::spec("JSON input needs a schema"))?;
-                let chunker = Chunker::new(source, Splitter::Lines { chunk_bytes: self.plan.chunk_bytes });
-                (chunker, Decoder::Json(JsonDecoder::new(schema, &self.spec.json)?))
+                let chunk_bytes = self.plan.chunk_bytes;
+                let (splitter, framing) = match self.spec.format {
+                    Format::Ndjson => (Splitter::Lines { chunk_bytes }, Framing::Lines),
+                    _ => (Splitter::JsonArray(JsonArraySplitter::new(chunk_bytes)), Framing::Array),
+                };
+                let decoder = JsonDecoder::new(schema, &self.spec.json, framing)?;
+                (Chunker::new(source, splitter), Decoder::Json(decoder))
             }
         };
         let (mut sink, encoder) = match output {

@@ -26,6 +26,7 @@ fn case(data: &[u8], inferred: &Inferred) -> Case {
     let mut case = match inferred.format {
         Format::Csv => Case::new(data, &inferred.to_json()),
         Format::Ndjson => Case::ndjson(data, &inferred.to_json()),
+        Format::JsonArray => Case::json_array(data, &inferred.to_json()),
     };
     if let Some(d) = &inferred.csv {
         case.options = d.options.clone();

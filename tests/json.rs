@@ -104,3 +104,242 @@ fn a_bad_nested_value_names_its_dotted_path() {
     let err = Case::ndjson("{\"addr\": {\"zip\": \"x\"}}\n", schema).fails();
     assert!(err.contains("column \"addr.zip\": value does not parse as int32"), "{err}");
 }
+
+/// The NDJSON records of `nested_structs_and_lists` as one array, with
+/// whitespace and line breaks wherever JSON allows them.
+const NESTED_ARRAY: &str = concat!(
+    "\u{feff} \n[ ",
+    r#"{"id": 1, "addr": {"city": "Zürich", "zip": 8001}, "tags": ["a", "b"], "items": [{"sku": "x", "qty": 2}]}"#,
+    " ,\n\t",
+    r#"{"id": 2, "addr": null, "tags": [], "items": [{"sku": "y"}, {"qty": 3, "sku": "z", "extra": {"deep": [1]}}]}"#,
+    ",",
+    r#"{"id": 3, "extra": [[[]]]}"#,
+    "\n]\n\n",
+);
+
+const NESTED_SCHEMA: &str = r#"{"columns": [
+    {"name": "id", "type": "int64", "nullable": false},
+    {"name": "addr", "type": "struct<city: string, zip: int32>"},
+    {"name": "tags", "type": "list<string>"},
+    {"name": "items", "type": "list<struct<sku: string, qty: int32>>"}]}"#;
+
+#[test]
+fn an_array_reads_as_its_elements_would_as_lines() {
+    let lines: String = NESTED_ARRAY
+        .trim_start_matches(['\u{feff}', ' ', '\n', '['])
+        .trim_end_matches(['\n', ']'])
+        .split(" ,\n\t")
+        .flat_map(|s| s.split(",{\"id\": 3"))
+        .enumerate()
+        .map(|(i, s)| if i == 2 { format!("{{\"id\": 3{s}\n") } else { format!("{}\n", s.trim()) })
+        .collect();
+    assert_eq!(lines.lines().count(), 3, "{lines}");
+    let from_lines = Case::ndjson(lines, NESTED_SCHEMA).converts();
+    let from_array = Case::json_array(NESTED_ARRAY, NESTED_SCHEMA).converts();
+    assert_eq!(from_array, from_lines);
+}
+
+#[test]
+fn strings_that_look_like_structure() {
+    let text = r#"[{"s": "a,b]c"}, {"s": "q\"]},{"}, {"s": "back\\"}, {"s": "\\\"\\"},{"s":"[{"}]"#;
+    let batch = Case::json_array(text, SCHEMA.replace("false", "true").as_str()).converts();
+    let s = batch.column(1).as_string::<i32>();
+    let values: Vec<_> = (0..s.len()).map(|i| s.value(i)).collect();
+    assert_eq!(values, vec!["a,b]c", "q\"]},{", "back\\", "\\\"\\", "[{"]);
+}
+
+#[test]
+fn an_empty_array_has_no_rows() {
+    for text in ["[]", " [ ] ", "\n[\n]\n", "\u{feff}[]"] {
+        assert_eq!(Case::json_array(text, SCHEMA).converts().num_rows(), 0, "{text:?}");
+    }
+}
+
+#[test]
+fn an_element_that_is_not_an_object() {
+    let err = Case::json_array("[{\"id\": 1},\n [1]]", SCHEMA).fails();
+    assert_eq!(err, "case:line 2, byte 13, record 1: JSON record is not an object: \"[1]\"");
+}
+
+#[test]
+fn a_value_that_does_not_fit_names_element_and_line() {
+    let err = Case::json_array("[\n{\"id\": 1},\n{\"id\": 2}, {\"id\": 300}\n]", SCHEMA).fails();
+    assert_eq!(
+        err,
+        "case:line 3, byte 24, record 2, column \"id\": value does not parse as int8: \"{\\\"id\\\": 300}\""
+    );
+}
+
+#[test]
+fn broken_array_structure() {
+    let cases = [
+        ("[{\"id\": 1} {\"id\": 2}]", "line 1, byte 1, record 0: invalid JSON (missing `,` between array elements): \"{\\\"id\\\": 1} {\\\"id\\\": 2}\""),
+        ("[{\"id\": 1},]", "line 1, byte 11, record 1: invalid JSON (a `,` before the array's closing `]` (trailing comma)): \"]\""),
+        ("[{\"id\": 1}, ,{\"id\": 2}]", "line 1, byte 12, record 1: invalid JSON (an array element is missing before this `,`): \",\""),
+        ("[,]", "line 1, byte 1, record 0: invalid JSON (an array element is missing before this `,`): \",\""),
+        ("[{\"id\": 1}, {\"id\": 2}", "line 1, byte 12, record 1: invalid JSON (the array is not closed before the end of the input): \"{\\\"id\\\": 2}\""),
+        ("[{\"id\": 1},\n", "line 2, byte 12, record 1: invalid JSON (the array is not closed before the end of the input)"),
+        ("[{\"id\": 1}", "line 1, byte 1, record 0: invalid JSON (the array is not closed before the end of the input): \"{\\\"id\\\": 1}\""),
+        ("[{\"id\": \"]}", "line 1, byte 1, record 0: invalid JSON (the array is not closed before the end of the input): \"{\\\"id\\\": \\\"]}\""),
+        ("  [", "line 1, byte 3, record 0: invalid JSON (the array is not closed before the end of the input)"),
+        ("[{\"id\": 1}] \n x", "line 2, byte 14, record 1: invalid JSON (data after the array's closing `]`): \"x\""),
+        ("[{\"id\": 1}]]", "line 1, byte 11, record 1: invalid JSON (data after the array's closing `]`): \"]\""),
+        ("", "line 1, byte 0, record 0: invalid JSON (the input is empty; a JSON array was expected)"),
+        (" \n ", "line 2, byte 3, record 0: invalid JSON (the input is empty; a JSON array was expected)"),
+        ("{\"id\": 1}", "line 1, byte 0, record 0: invalid JSON (the input is not a JSON array: it does not start with `[`): \"{\\\"id\\\": 1}\""),
+        ("\n 7", "line 2, byte 2, record 0: invalid JSON (the input is not a JSON array: it does not start with `[`): \"7\""),
+    ];
+    for (text, expected) in cases {
+        let err = Case::json_array(text, SCHEMA).fails();
+        assert_eq!(err, format!("case:{expected}"), "{text:?}");
+    }
+}
+
+#[test]
+fn errors_in_an_element_come_before_later_broken_structure() {
+    let err = Case::json_array("[{\"id\": 1}, {\"id\": \"x\"}, {\"id\": 3}] trailing", SCHEMA).fails();
+    assert!(err.starts_with("case:line 1, byte 12, record 1, column \"id\": value does not parse as int8"), "{err}");
+}
+
+#[test]
+fn invalid_utf8_in_an_element() {
+    let err = Case::json_array(b"[{\"id\": 1}, {\"s\": \"\xff\"}]".to_vec(), SCHEMA).fails();
+    assert!(err.starts_with("case:line 1, byte 12, record 1: invalid UTF-8"), "{err}");
+}
+
+#[test]
+fn an_element_larger_than_the_chunk_is_too_large() {
+    let text = "[{\"id\": 1},\n  {\"id\": 2, \"s\": \"0123456789012345678901234567890\"}, {\"id\": 3}]";
+    let err = Case::json_array(text, SCHEMA).fails_at(&[24]);
+    let at_24 =
+        "case:line 2, byte 14, record 1: record is larger than the largest record the budget allows (24 bytes); \
+                 raise --memory or --chunk-bytes: \"{\\\"id\\\": 2, \\\"s\\\": \\\"01234\"";
+    assert_eq!(err, at_24);
+    // Too large at the end of the input, where the array also never closes:
+    // too large it is, whether the rest was read (mapped) or not (stream).
+    let err = Case::json_array("[{\"id\": 1}, {\"s\": \"0123456789012345678901234567890\"", SCHEMA).fails_at(&[20]);
+    assert!(err.starts_with("case:line 1, byte 12, record 1: record is larger than"), "{err}");
+}
+
+#[test]
+fn a_line_nested_too_deep_is_refused_without_overflowing_the_stack() {
+    let mut text = b"{\"id\": 1}\n".to_vec();
+    text.extend(std::iter::repeat_n(b'[', 100_000));
+    text.push(b'\n');
+    let err = Case::ndjson(text, SCHEMA).fails();
+    let shown = "[".repeat(200) + "…";
+    assert_eq!(
+        err,
+        format!(
+            "case:line 2, byte 10, record 1: JSON record is nested deeper than 128 levels (the record itself is \
+             level 1); raise --max-depth: {shown:?}"
+        )
+    );
+}
+
+#[test]
+fn an_element_nested_too_deep_is_refused_without_overflowing_the_stack() {
+    let deep = format!("{{\"s\": {}{}}}", "[".repeat(100_000), "]".repeat(100_000));
+    let text = format!("[{{\"id\": 1}},\n{deep}]");
+    let err = Case::json_array(text, SCHEMA).fails();
+    assert!(err.starts_with("case:line 2, byte 12, record 1: JSON record is nested deeper than 128 levels"), "{err}");
+}
+
+#[test]
+fn the_depth_limit_counts_the_record_as_level_one() {
+    let schema = r#"{"columns": [{"name": "a", "type": "struct<b: list<int32>>"}]}"#;
+    let mut case = Case::ndjson("{\"a\": {\"b\": [1]}}\n{\"a\": {\"b\": [2], \"c\": [[3]]}}\n", schema);
+    case.json.max_depth = 4;
+    assert_eq!(case.converts().num_rows(), 2);
+    case.json.max_depth = 3;
+    let err = case.fails();
+    assert!(err.starts_with("case:line 2, byte 18, record 1: JSON record is nested deeper than 3 levels"), "{err}");
+    case.format = sluicegate::spec::Format::JsonArray;
+    case.csv = b"[{\"a\": {\"b\": [1]}}, {\"a\": {\"b\": [2], \"c\": [[3]]}}]".to_vec();
+    let err = case.fails();
+    assert!(err.starts_with("case:line 1, byte 20, record 1: JSON record is nested deeper than 3 levels"), "{err}");
+}
+
+const FLAT_SCHEMA: &str = r#"{"columns": [
+    {"name": "addr.geo.lat", "type": "float64"},
+    {"name": "id", "type": "int64", "nullable": false},
+    {"name": "addr.city", "type": "string"},
+    {"name": "addr.zip", "type": "int32"},
+    {"name": "seen", "type": "timestamp[s]", "format": "%d/%m/%Y %H:%M"}]}"#;
+
+fn flat(case: Case) -> Case {
+    let mut case = case;
+    case.json.flatten = true;
+    case
+}
+
+#[test]
+fn flatten_reads_nested_objects_into_dotted_columns() {
+    let lines = concat!(
+        r#"{"id": 1, "addr": {"city": "Zürich", "zip": 8001, "geo": {"lat": 47.4, "lon": 8.5}}, "seen": "12/05/2024 10:00"}"#,
+        "\n",
+        r#"{"id": 2, "addr": null}"#,
+        "\n",
+        r#"{"addr": {"geo": null, "city": "Bern"}, "id": 3, "other": {"addr": {"city": "no"}}}"#,
+        "\n",
+        r#"{"id": 4, "addr": {}}"#,
+        "\n",
+    );
+    let batch = flat(Case::ndjson(lines, FLAT_SCHEMA)).converts();
+    let names: Vec<_> = batch.schema().fields().iter().map(|f| f.name().clone()).collect();
+    assert_eq!(names, ["addr.geo.lat", "id", "addr.city", "addr.zip", "seen"]);
+    let lat = batch.column(0).as_primitive::<arrow_array::types::Float64Type>();
+    assert_eq!((lat.value(0), lat.null_count()), (47.4, 3));
+    assert_eq!(batch.column(1).as_primitive::<Int64Type>().values().to_vec(), vec![1, 2, 3, 4]);
+    let city = batch.column(2).as_string::<i32>();
+    assert_eq!((city.value(0), city.is_null(1), city.value(2), city.is_null(3)), ("Zürich", true, "Bern", true));
+    assert_eq!(batch.column(3).as_primitive::<Int32Type>().value(0), 8001);
+    let seen = batch.column(4).as_primitive::<TimestampMillisecondType>();
+    assert_eq!(seen.value(0), 1_715_508_000_000, "a dotted schema keeps each column's format");
+
+    let array = format!("[{}]", lines.trim_end().replace('\n', ",\n"));
+    assert_eq!(flat(Case::json_array(array, FLAT_SCHEMA)).converts(), batch);
+}
+
+#[test]
+fn flatten_errors_name_the_dotted_column() {
+    let err = flat(Case::ndjson("{\"id\": 1, \"addr\": {\"zip\": \"x\"}}\n", FLAT_SCHEMA)).fails();
+    assert_eq!(
+        err,
+        "case:line 1, byte 0, record 0, column \"addr.zip\": value does not parse as int32: \
+         \"{\\\"id\\\": 1, \\\"addr\\\": {\\\"zip\\\": \\\"x\\\"}}\""
+    );
+    let err = flat(Case::json_array("[{\"id\": 1, \"addr\": 5}]", FLAT_SCHEMA)).fails();
+    assert!(
+        err.starts_with("case:line 1, byte 1, record 0, column \"addr\": value does not parse as struct<"),
+        "{err}"
+    );
+
+    let required = FLAT_SCHEMA.replace(r#""type": "string"}"#, r#""type": "string", "nullable": false}"#);
+    for text in ["{\"id\": 1}\n", "{\"id\": 1, \"addr\": null}\n", "{\"id\": 1, \"addr\": {\"zip\": 1}}\n"] {
+        let err = flat(Case::ndjson(text, &required)).fails();
+        assert!(err.contains("column \"addr.city\": null value in a column that is not nullable"), "{text}: {err}");
+    }
+
+    let mut case = flat(Case::ndjson("{\"id\": 1, \"addr\": {\"city\": \"x\", \"street\": \"y\"}}\n", FLAT_SCHEMA));
+    case.json.unknown_fields_are_errors = true;
+    assert!(case.fails().contains("column \"addr.street\": JSON object has a key the schema does not name"));
+}
+
+#[test]
+fn without_flatten_a_dot_is_part_of_the_key() {
+    let schema = r#"{"columns": [{"name": "addr.city", "type": "string"}]}"#;
+    let batch = Case::ndjson("{\"addr.city\": \"x\", \"addr\": {\"city\": \"y\"}}\n", schema).converts();
+    assert_eq!(batch.column(0).as_string::<i32>().value(0), "x");
+    let batch = flat(Case::ndjson("{\"addr.city\": \"x\", \"addr\": {\"city\": \"y\"}}\n", schema)).converts();
+    assert_eq!(batch.column(0).as_string::<i32>().value(0), "y");
+}
+
+#[test]
+fn flatten_refuses_a_path_that_is_both_a_value_and_an_object() {
+    let schema = r#"{"columns": [{"name": "a", "type": "int64"}, {"name": "a.b", "type": "int64"}]}"#;
+    let err = flat(Case::ndjson("{}\n", schema)).fails();
+    assert!(err.contains("invalid spec: column \"a.b\" and another column name the same path"), "{err}");
+    let schema = r#"{"columns": [{"name": "a..b", "type": "int64"}]}"#;
+    assert!(flat(Case::ndjson("{}\n", schema)).fails().contains("an empty key"));
+}

@@ -35,8 +35,15 @@ impl Case {
         Case { format: Format::Ndjson, ..Case::new(text, schema_json) }
     }
 
+    pub fn json_array(text: impl Into<Vec<u8>>, schema_json: &str) -> Self {
+        Case { format: Format::JsonArray, ..Case::new(text, schema_json) }
+    }
+
     /// The longest record in bytes, a safe lower bound for chunk sizes.
     fn longest_record(&self) -> usize {
+        if self.format == Format::JsonArray {
+            return self.longest_element();
+        }
         // Conservative: the longest stretch between two newlines outside
         // quotes is at most the longest stretch containing no boundary, which
         // the whole-input run tells us nothing about; use the whole input
@@ -56,10 +63,42 @@ impl Case {
         longest.max(self.csv.len() - start)
     }
 
+    /// The longest stretch of a JSON array from an element's start through
+    /// the top-level comma after it; the last runs to the end of the input.
+    /// A scan of its own, independent of the splitter's.
+    fn longest_element(&self) -> usize {
+        let text = &self.csv;
+        let Some(open) = text.iter().position(|&b| b == b'[') else { return text.len() };
+        let (mut longest, mut start, mut depth, mut in_string, mut escaped) = (0, open + 1, 0i64, false, false);
+        for (i, &b) in text.iter().enumerate().skip(open + 1) {
+            if in_string {
+                match b {
+                    _ if escaped => escaped = false,
+                    b'\\' => escaped = true,
+                    b'"' => in_string = false,
+                    _ => {}
+                }
+                continue;
+            }
+            match b {
+                b'"' => in_string = true,
+                b'[' | b'{' => depth += 1,
+                b']' | b'}' => depth = (depth - 1).max(0),
+                b',' if depth == 0 => {
+                    longest = longest.max(i + 1 - start);
+                    start = i + 1;
+                }
+                _ => {}
+            }
+        }
+        longest.max(text.len() - start)
+    }
+
     /// Chunk sizes from a few bytes over the longest record up to whole.
     pub fn chunk_sizes(&self) -> Vec<usize> {
         let l = self.longest_record();
         let mut sizes = vec![l, l + 1, l + 3, l + 17, 2 * l + 5, 4096, 1 << 20];
+        sizes.retain(|&s| s >= l);
         sizes.sort_unstable();
         sizes.dedup();
         sizes
@@ -148,9 +187,15 @@ impl Case {
     /// Runs every strategy; all must fail with the same message, which is
     /// returned. No output file may be left behind.
     pub fn fails(&self) -> String {
+        self.fails_at(&self.chunk_sizes())
+    }
+
+    /// As [`Case::fails`], at the given chunk sizes only (for records that
+    /// must not fit).
+    pub fn fails_at(&self, chunk_sizes: &[usize]) -> String {
         let dir = tempfile::tempdir().unwrap();
         let mut first: Option<String> = None;
-        for chunk in self.chunk_sizes() {
+        for &chunk in chunk_sizes {
             for threads in [1, 2, 4] {
                 for streamed in [false, true] {
                     let err = match self.run(chunk, threads, streamed, dir.path()) {

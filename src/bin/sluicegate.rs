@@ -14,7 +14,7 @@ use sluicegate::infer::InferOptions;
 use sluicegate::spec::{Compression, CsvOptions, Format, JsonOptions, ParquetOptions, Schema};
 use sluicegate::{Budget, Pipeline, Source, Spec};
 
-/// Turns large CSV files into Parquet, fast, inside a fixed memory budget.
+/// Turns large CSV and JSON files into Parquet, fast, inside a fixed memory budget.
 #[derive(Parser)]
 #[command(name = "sluicegate", version, about, propagate_version = true)]
 struct Cli {
@@ -24,9 +24,9 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Convert a CSV or NDJSON file (plain, gzip or zstd; `-` for stdin) to Parquet.
+    /// Convert a CSV, NDJSON or JSON array file (plain, gzip or zstd; `-` for stdin) to Parquet.
     Convert(Box<ConvertArgs>),
-    /// Check a CSV or NDJSON file against a schema without writing anything;
+    /// Check a CSV, NDJSON or JSON array file against a schema without writing anything;
     /// exit code 0 when every row is good, 1 when not.
     Validate(Box<ValidateArgs>),
     /// Print the plan a memory budget gives (threads, chunk size, queues).
@@ -43,8 +43,9 @@ enum Command {
 struct InferArgs {
     /// Input file; `-` reads standard input. gzip and zstd are detected.
     input: PathBuf,
-    /// Input format: csv or ndjson (also jsonl) [default: from the file
-    /// name: .ndjson and .jsonl are NDJSON, anything else CSV].
+    /// Input format: csv, ndjson (also jsonl) or json-array (also json)
+    /// [default: from the file name, also under .gz or .zst: .ndjson and
+    /// .jsonl are NDJSON, .json a JSON array, anything else CSV].
     #[arg(short, long)]
     format: Option<String>,
     /// Write the schema file here instead of to stdout.
@@ -75,8 +76,9 @@ struct InferArgs {
 struct InputArgs {
     /// Input file; `-` reads standard input. gzip and zstd are detected.
     input: PathBuf,
-    /// Input format: csv or ndjson (also jsonl) [default: from the file
-    /// name: .ndjson and .jsonl are NDJSON, anything else CSV].
+    /// Input format: csv, ndjson (also jsonl) or json-array (also json)
+    /// [default: from the file name, also under .gz or .zst: .ndjson and
+    /// .jsonl are NDJSON, .json a JSON array, anything else CSV].
     #[arg(short, long)]
     format: Option<String>,
     /// Schema file (JSON: {"columns": [{"name", "type", "nullable"}]}). Without
@@ -104,6 +106,8 @@ impl InputArgs {
                 "error" => true,
                 other => bail!("--unknown-fields must be ignore or error, not {other:?}"),
             },
+            max_depth: self.json.max_depth,
+            flatten: self.json.flatten,
         };
         Ok(spec)
     }
@@ -171,6 +175,14 @@ struct JsonArgs {
     /// What to do with an object key the schema does not name: ignore or error.
     #[arg(long, default_value = "ignore", value_name = "ignore|error")]
     unknown_fields: String,
+    /// Deepest nesting of objects and arrays in a record, the record itself
+    /// being level 1; a deeper record is an error.
+    #[arg(long, value_name = "N", default_value_t = sluicegate::spec::DEFAULT_MAX_DEPTH)]
+    max_depth: usize,
+    /// Read nested objects into top-level columns named by dotted paths: a
+    /// schema column `addr.city` reads {"addr": {"city": ...}}.
+    #[arg(long)]
+    flatten: bool,
 }
 
 #[derive(Args)]

@@ -1,7 +1,15 @@
-//! NDJSON chunk to `RecordBatch`, with simd-json: each line is parsed into a
-//! tape (a flat list of nodes, no document per row) and the tape is walked
-//! straight into the column builders. Only the columns the schema names are
-//! visited; other keys are skipped by their node count, whatever their depth.
+//! NDJSON and JSON array chunks to `RecordBatch`, with simd-json: each
+//! record (a line, or an array element) is parsed into a tape (a flat list of
+//! nodes, no document per row) and the tape is walked straight into the
+//! column builders. Only the columns the schema names are visited; other keys
+//! are skipped by their node count, whatever their depth.
+//!
+//! simd-json parses without recursion and stops at the nesting depth limit;
+//! the walk into the builders recurses only as deep as the schema.
+//!
+//! With `flatten`, dotted column names (`addr.city`) are read as paths: the
+//! builders nest as the paths do, as if the schema held a struct `addr`
+//! with a field `city`, and the leaves come out as the schema's columns.
 
 use std::sync::Arc;
 
@@ -14,34 +22,122 @@ use simd_json::StaticNode;
 use super::{ColumnBuilder, FieldError};
 use crate::error::{show_value, Error, ErrorKind, Result};
 use crate::spec::{type_name, Column, JsonOptions, Schema};
-use crate::split::Chunk;
+use crate::split::{first_value_end, is_space, leading_space, next_delimiter, Chunk, Delimiter};
 
-/// Decodes NDJSON chunks into batches of one schema.
+/// How records are laid out in the input.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Framing {
+    /// One record per line (NDJSON); blank lines are skipped.
+    Lines,
+    /// The elements of one top-level array; chunks come from
+    /// [`crate::split::JsonArraySplitter`].
+    Array,
+}
+
+/// Decodes NDJSON or JSON array chunks into batches of one schema.
 pub struct JsonDecoder {
     schema: Schema,
     arrow: SchemaRef,
     options: JsonOptions,
+    framing: Framing,
+    /// With `flatten`: how the dotted columns nest.
+    paths: Option<Vec<Slot>>,
+}
+
+/// One key of a flattened object: a schema column, or an object whose keys
+/// lead to columns.
+#[derive(Debug)]
+struct Slot {
+    key: String,
+    kind: SlotKind,
+}
+
+#[derive(Debug)]
+enum SlotKind {
+    /// The schema column at this index.
+    Column(usize),
+    Object(Vec<Slot>),
 }
 
 impl JsonDecoder {
-    pub fn new(schema: &Schema, options: &JsonOptions) -> Result<Self> {
-        Ok(JsonDecoder { schema: schema.clone(), arrow: schema.arrow(), options: options.clone() })
+    pub fn new(schema: &Schema, options: &JsonOptions, framing: Framing) -> Result<Self> {
+        if options.max_depth == 0 {
+            return Err(Error::spec("the nesting depth limit must be at least 1 (the record itself)"));
+        }
+        let paths = options.flatten.then(|| nest_paths(schema)).transpose()?;
+        Ok(JsonDecoder { schema: schema.clone(), arrow: schema.arrow(), options: options.clone(), framing, paths })
+    }
+
+    /// The builders for a chunk of up to `rows` records.
+    fn root(&self, rows: usize, bytes: usize) -> Builder {
+        match &self.paths {
+            None => Builder::root(&self.schema, rows, bytes),
+            Some(slots) => {
+                let (fields, children) = self.nested_builders(slots, rows, bytes);
+                Builder::Struct { fields, children, nulls: NullBufferBuilder::new(0) }
+            }
+        }
+    }
+
+    fn nested_builders(&self, slots: &[Slot], rows: usize, bytes: usize) -> (Fields, Vec<Builder>) {
+        let mut fields = Vec::with_capacity(slots.len());
+        let mut builders = Vec::with_capacity(slots.len());
+        for slot in slots {
+            match &slot.kind {
+                SlotKind::Column(c) => {
+                    let column = &self.schema.columns[*c];
+                    fields.push(Field::new(&slot.key, column.data_type.clone(), column.nullable));
+                    builders.push(Builder::new(column, rows, bytes));
+                }
+                SlotKind::Object(inner) => {
+                    let (inner_fields, children) = self.nested_builders(inner, rows, bytes);
+                    // The object may be missing or null only if every column
+                    // under it may be.
+                    let nullable = inner_fields.iter().all(|f| f.is_nullable());
+                    fields.push(Field::new(&slot.key, DataType::Struct(inner_fields.clone()), nullable));
+                    let nulls = NullBufferBuilder::new(rows);
+                    builders.push(Builder::Struct { fields: inner_fields, children, nulls });
+                }
+            }
+        }
+        (fields.into(), builders)
+    }
+
+    /// The error's column as the schema names it: with `flatten`, an
+    /// object that must be there stands for the first column under it that
+    /// may not be null.
+    fn column_name(&self, kind: &ErrorKind, column: Option<String>) -> Option<String> {
+        let path = column?;
+        if self.paths.is_none()
+            || *kind != ErrorKind::NullInNonNullable
+            || self.schema.columns.iter().any(|c| c.name == path)
+        {
+            return Some(path);
+        }
+        let prefix = format!("{path}.");
+        let required = self.schema.columns.iter().find(|c| !c.nullable && c.name.starts_with(&prefix));
+        Some(required.map_or(path, |c| c.name.clone()))
     }
 
     pub fn arrow_schema(&self) -> &SchemaRef {
         &self.arrow
     }
 
-    /// Decodes a chunk of whole lines. Blank lines are skipped. Errors carry
-    /// the line, byte offset, column and value; the record index is
-    /// relative to the chunk.
+    /// Decodes a chunk of whole records. Errors carry the line, byte
+    /// offset, column and value; the record index is relative to the chunk.
     pub fn decode(&self, chunk: &Chunk) -> Result<RecordBatch> {
+        match self.framing {
+            Framing::Lines => self.decode_lines(chunk),
+            Framing::Array => self.decode_array(chunk),
+        }
+    }
+
+    /// Whole lines; blank lines are skipped.
+    fn decode_lines(&self, chunk: &Chunk) -> Result<RecordBatch> {
         let data = &chunk.data[..];
         let max_rows = bytecount::count(data, b'\n') + 1;
-        let mut root = Builder::root(&self.schema, max_rows, data.len() / 4);
-        let mut line_buf: Vec<u8> = Vec::new();
-        let mut buffers = simd_json::Buffers::default();
-        let mut tape_store: Option<Tape<'static>> = Some(Tape::null());
+        let mut root = self.root(max_rows, data.len() / 4);
+        let mut parser = RecordParser::new(&self.options);
         let (mut pos, mut record) = (0usize, 0u64);
         while pos < data.len() {
             let end = memchr::memchr(b'\n', &data[pos..]).map_or(data.len(), |i| pos + i + 1);
@@ -51,35 +147,229 @@ impl JsonDecoder {
             if line.iter().all(|b| b.is_ascii_whitespace()) {
                 continue;
             }
-            let located = |kind: ErrorKind, column: Option<String>, value: &[u8]| {
-                let mut loc = chunk.location(start, record);
-                loc.column = column;
-                loc.value = Some(show_value(value));
-                Error::new(kind).at(loc)
-            };
-            line_buf.clear();
-            line_buf.extend_from_slice(line);
-            let mut tape = tape_store.take().expect("the tape is returned after each line").reset();
-            if let Err(e) = simd_json::fill_tape(&mut line_buf, &mut buffers, &mut tape) {
-                let kind = match e.error() {
-                    simd_json::ErrorType::InvalidUtf8 => ErrorKind::InvalidUtf8,
-                    other => ErrorKind::JsonSyntax(format!("{other:?}")),
-                };
-                return Err(located(kind, None, trim_newline(line)));
-            }
-            let nodes = &tape.0;
-            let outcome = match nodes.first() {
-                Some(Node::Object { .. }) => root.append_row(nodes, &self.options),
-                _ => Err(RowError { kind: ErrorKind::JsonShape, column: None }),
-            };
-            tape_store = Some(tape.reset());
-            if let Err(e) = outcome {
-                return Err(located(e.kind, e.column, trim_newline(line)));
+            if let Err(e) = parser.append(&mut root, line, &self.options) {
+                let column = self.column_name(&e.kind, e.column);
+                return Err(located(chunk, start, record, e.kind, column, trim_newline(line)));
             }
             record += 1;
         }
-        let columns = root.finish_columns();
+        self.finish(root)
+    }
+
+    /// Array elements, each ended by a top-level `,` or the closing `]`
+    /// (which ends the last chunk; only the first chunk may hold an empty
+    /// array). Every chunk but the last ends right after a comma, and the
+    /// last never does, so a chunk that ends without a `]` ends an array
+    /// that never closes.
+    fn decode_array(&self, chunk: &Chunk) -> Result<RecordBatch> {
+        let data = &chunk.data[..];
+        // Every element is an object, `{}` and a comma at least: a bound on
+        // the rows without a second scan.
+        let rows = bytecount::count(data, b'{').min(data.len() / 3 + 1);
+        let mut root = self.root(rows, data.len() / 4);
+        let mut parser = RecordParser::new(&self.options);
+        let elements = Elements { data, from: 0, first: chunk.seq == 0, done: false, seen: 0 };
+        for (record, span) in elements.enumerate() {
+            let record = record as u64;
+            let (start, end) = match span {
+                Ok(span) => span,
+                Err(ArrayError { at, shown, message }) => {
+                    let mut loc = chunk.location(at, record);
+                    loc.value = (shown > 0).then(|| show_value(crate::decode::first_line(&data[at..at + shown])));
+                    return Err(Error::new(ErrorKind::JsonSyntax(message.into())).at(loc));
+                }
+            };
+            let element = &data[start..end];
+            if let Err(e) = parser.append(&mut root, element, &self.options) {
+                // simd-json's reason for a second value is not a stable
+                // one; two values in one element are a missing comma.
+                let kind = match e.kind {
+                    ErrorKind::JsonSyntax(_) if first_value_end(element).is_some_and(|n| n < element.len()) => {
+                        ErrorKind::JsonSyntax(MISSING_COMMA.into())
+                    }
+                    kind => kind,
+                };
+                let column = self.column_name(&kind, e.column);
+                return Err(located(chunk, start, record, kind, column, element));
+            }
+        }
+        self.finish(root)
+    }
+
+    fn finish(&self, root: Builder) -> Result<RecordBatch> {
+        let columns = match &self.paths {
+            None => root.finish_columns(),
+            Some(slots) => {
+                let mut columns = vec![None; self.schema.len()];
+                finish_paths(root, slots, &mut columns);
+                columns.into_iter().map(|c| c.expect("every column has a slot")).collect()
+            }
+        };
         RecordBatch::try_new(Arc::clone(&self.arrow), columns).map_err(Error::encode)
+    }
+}
+
+/// The nesting of a schema's dotted column names, in the schema's order of
+/// first appearance.
+fn nest_paths(schema: &Schema) -> Result<Vec<Slot>> {
+    let mut root: Vec<Slot> = Vec::new();
+    for (c, column) in schema.columns.iter().enumerate() {
+        let keys: Vec<&str> = column.name.split('.').collect();
+        if keys.iter().any(|k| k.is_empty()) {
+            return Err(Error::spec(format!("column {:?}: an empty key in a dotted path (--flatten)", column.name)));
+        }
+        let conflict = || {
+            Error::spec(format!(
+                "column {:?} and another column name the same path as a value and as an object (--flatten)",
+                column.name
+            ))
+        };
+        let (last, objects) = keys.split_last().expect("split yields at least one key");
+        let mut level = &mut root;
+        for key in objects {
+            let i = match level.iter().position(|s| s.key == *key) {
+                Some(i) => i,
+                None => {
+                    level.push(Slot { key: key.to_string(), kind: SlotKind::Object(Vec::new()) });
+                    level.len() - 1
+                }
+            };
+            level = match &mut level[i].kind {
+                SlotKind::Object(inner) => inner,
+                SlotKind::Column(_) => return Err(conflict()),
+            };
+        }
+        if level.iter().any(|s| s.key == *last) {
+            return Err(conflict());
+        }
+        level.push(Slot { key: last.to_string(), kind: SlotKind::Column(c) });
+    }
+    Ok(root)
+}
+
+/// Takes the leaves of nested builders out as the schema's columns.
+fn finish_paths(builder: Builder, slots: &[Slot], columns: &mut [Option<ArrayRef>]) {
+    let Builder::Struct { children, .. } = builder else { unreachable!("an object's builder is a struct") };
+    for (child, slot) in children.into_iter().zip(slots) {
+        match &slot.kind {
+            SlotKind::Column(c) => columns[*c] = Some(child.finish()),
+            SlotKind::Object(inner) => finish_paths(child, inner, columns),
+        }
+    }
+}
+
+const MISSING_COMMA: &str = "missing `,` between array elements";
+const MISSING_ELEMENT: &str = "an array element is missing before this `,`";
+const TRAILING_COMMA: &str = "a `,` before the array's closing `]` (trailing comma)";
+const UNCLOSED_ARRAY: &str = "the array is not closed before the end of the input";
+
+/// What is wrong with an array between its elements.
+struct ArrayError {
+    /// Where, in the chunk.
+    at: usize,
+    /// How many bytes from `at` to show as the value (none: 0).
+    shown: usize,
+    message: &'static str,
+}
+
+/// The elements of an array chunk, as byte ranges without the whitespace
+/// around them, in order; the last item may instead be what is wrong with
+/// the array at that point, after which nothing more is read.
+struct Elements<'a> {
+    data: &'a [u8],
+    /// Where the next element's search starts.
+    from: usize,
+    /// The chunk starts right after the `[`.
+    first: bool,
+    done: bool,
+    /// Elements yielded so far.
+    seen: usize,
+}
+
+impl Iterator for Elements<'_> {
+    type Item = std::result::Result<(usize, usize), ArrayError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.done {
+            return None;
+        }
+        self.done = true;
+        let data = self.data;
+        let start = self.from + leading_space(&data[self.from..]);
+        let Some((end, delimiter)) = next_delimiter(data, start) else {
+            // No `,` or `]` before the end of the chunk, which is the end
+            // of the input: every other chunk ends with one.
+            return Some(Err(ArrayError { at: start, shown: data.len() - start, message: UNCLOSED_ARRAY }));
+        };
+        let mut stop = end;
+        while stop > start && is_space(data[stop - 1]) {
+            stop -= 1;
+        }
+        if stop == start {
+            return match delimiter {
+                Delimiter::Comma => Some(Err(ArrayError { at: end, shown: 1, message: MISSING_ELEMENT })),
+                Delimiter::Close if self.first && self.seen == 0 => None,
+                Delimiter::Close => Some(Err(ArrayError { at: end, shown: 1, message: TRAILING_COMMA })),
+            };
+        }
+        if delimiter == Delimiter::Comma && end + 1 < data.len() {
+            self.from = end + 1;
+            self.done = false;
+        }
+        self.seen += 1;
+        Some(Ok((start, stop)))
+    }
+}
+
+/// A record error with its place: the record starts at `start` in the chunk.
+fn located(chunk: &Chunk, start: usize, record: u64, kind: ErrorKind, column: Option<String>, value: &[u8]) -> Error {
+    let mut loc = chunk.location(start, record);
+    loc.column = column;
+    loc.value = Some(show_value(value));
+    Error::new(kind).at(loc)
+}
+
+/// Parses one record's text and appends it as a row, reusing its buffers
+/// from record to record.
+struct RecordParser {
+    text: Vec<u8>,
+    buffers: simd_json::Buffers,
+    tape: Option<Tape<'static>>,
+    max_depth: usize,
+}
+
+impl RecordParser {
+    fn new(options: &JsonOptions) -> Self {
+        RecordParser {
+            text: Vec::new(),
+            buffers: simd_json::Buffers::with_max_depth(0, options.max_depth),
+            tape: Some(Tape::null()),
+            max_depth: options.max_depth,
+        }
+    }
+
+    fn append(
+        &mut self,
+        root: &mut Builder,
+        record: &[u8],
+        options: &JsonOptions,
+    ) -> std::result::Result<(), RowError> {
+        self.text.clear();
+        self.text.extend_from_slice(record);
+        let mut tape = self.tape.take().expect("the tape is returned after each record").reset();
+        let outcome = match simd_json::fill_tape(&mut self.text, &mut self.buffers, &mut tape) {
+            Err(e) => Err(RowError::new(match e.error() {
+                simd_json::ErrorType::InvalidUtf8 => ErrorKind::InvalidUtf8,
+                simd_json::ErrorType::DepthLimitExceeded => ErrorKind::TooDeep { limit: self.max_depth },
+                other => ErrorKind::JsonSyntax(format!("{other:?}")),
+            })),
+            Ok(()) => match tape.0.first() {
+                Some(Node::Object { .. }) => root.append_row(&tape.0, options),
+                _ => Err(RowError::new(ErrorKind::JsonShape)),
+            },
+        };
+        self.tape = Some(tape.reset());
+        outcome
     }
 }
 

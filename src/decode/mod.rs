@@ -21,7 +21,7 @@ use arrow_schema::{DataType, TimeUnit};
 
 pub(crate) use self::csv::first_line;
 pub use self::csv::{CsvDecoder, Scratch};
-pub use self::json::JsonDecoder;
+pub use self::json::{Framing, JsonDecoder};
 use self::value::TimestampParser;
 use crate::error::Reject;
 use crate::spec::Column;

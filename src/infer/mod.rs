@@ -27,8 +27,8 @@ mod scalar;
 
 use arrow_schema::DataType;
 
-use crate::decode::{ColumnBuilder, CsvDecoder, JsonDecoder, Scratch};
-use crate::error::{ErrorKind, Result};
+use crate::decode::{ColumnBuilder, CsvDecoder, Framing, JsonDecoder, Scratch};
+use crate::error::{Error, ErrorKind, Result};
 use crate::source::Source;
 use crate::spec::{type_name, Column, CsvOptions, Format, JsonOptions, Schema};
 use crate::split::Chunk;
@@ -160,9 +160,12 @@ fn infer_inner(source: Source, options: &InferOptions) -> Result<Inferred> {
             let found = json::infer(&sample, options.sample_rows)?;
             notes.extend(found.notes);
             let decode = |schema: &Schema, chunk: &Chunk, _: &mut Scratch| {
-                JsonDecoder::new(schema, &JsonOptions::default())?.decode(chunk).map(drop)
+                JsonDecoder::new(schema, &JsonOptions::default(), Framing::Lines)?.decode(chunk).map(drop)
             };
             (check(found.schema, &found.chunks, &mut notes, decode)?, None, found.rows)
+        }
+        Format::JsonArray => {
+            return Err(Error::spec("infer samples CSV and NDJSON; a JSON array file is not sampled yet"));
         }
     };
     // The row limit may have cut a file the bytes held whole.
@@ -245,6 +248,7 @@ impl Inferred {
             flags.push(match self.format {
                 Format::Csv => "csv".into(),
                 Format::Ndjson => "ndjson".into(),
+                Format::JsonArray => "json-array".into(),
             });
         }
         if let Some(d) = &self.csv {
@@ -293,6 +297,7 @@ impl Inferred {
             q(match self.format {
                 Format::Csv => "csv",
                 Format::Ndjson => "ndjson",
+                Format::JsonArray => "json-array",
             })
         );
         if let Some(d) = &self.csv {

@@ -9,7 +9,7 @@ mod policy;
 mod schema;
 
 pub use self::csv::CsvOptions;
-pub use self::format::{Format, JsonOptions};
+pub use self::format::{Format, JsonOptions, DEFAULT_MAX_DEPTH};
 pub use self::output::{Compression, ParquetOptions};
 pub use self::policy::{MaxRejects, OnError};
 pub use self::schema::{parse_type, type_name, Column, Schema};

@@ -13,18 +13,9 @@
 //! every chunk from a true record start up to the first bad record, the
 //! first error reported is the same whatever the chunk size.
 
+use super::Boundary;
 use crate::error::ErrorKind;
 use crate::spec::CsvOptions;
-
-/// Where a chunk ends.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Boundary {
-    /// The first `n` bytes are whole records.
-    Cut(usize),
-    /// No record ends within the limit. `in_quotes` says the limit fell
-    /// inside a quoted field (at the end of input: a quote never closed).
-    TooLarge { in_quotes: bool },
-}
 
 /// Finds record boundaries for one CSV dialect and chunk size.
 #[derive(Debug, Clone)]
@@ -266,7 +257,7 @@ mod tests {
                     out.push(&rest[..n]);
                     rest = &rest[n..];
                 }
-                Boundary::TooLarge { .. } => panic!("too large at {size}"),
+                other => panic!("{other:?} at {size}"),
             }
         }
         out

@@ -2,11 +2,13 @@
 //! budget's chunk size, and knows its sequence number, byte offset and first
 //! line, so that every error can point at its origin.
 //!
-//! The boundary search ([`CsvSplitter`]) is a pure function of the bytes; the
-//! [`Chunker`] drives it over a mapped file (no copies) or a stream (bounded
-//! buffers).
+//! The boundary search ([`CsvSplitter`], lines, [`JsonArraySplitter`]) is a
+//! pure function of the bytes; the [`Chunker`] drives it over a mapped file
+//! (no copies) or a stream (bounded buffers), and consumes what lies outside
+//! every record: a BOM, and a JSON array's brackets.
 
 mod csv;
+mod json;
 
 use std::io::Read;
 use std::sync::Arc;
@@ -14,7 +16,23 @@ use std::sync::Arc;
 use bytes::Bytes;
 use memmap2::Mmap;
 
-pub use self::csv::{check_first_record_quotes, check_quotes, Boundary, CsvSplitter};
+pub use self::csv::{check_first_record_quotes, check_quotes, CsvSplitter};
+pub use self::json::{first_value_end, next_delimiter, Delimiter, JsonArraySplitter};
+pub(crate) use self::json::{is_space, leading_space};
+
+/// Where a chunk ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Boundary {
+    /// The first `n` bytes are whole records.
+    Cut(usize),
+    /// The first `n` bytes are the input's last records: a JSON array's
+    /// closing `]` (or the end of input, where the decoder finds it missing).
+    /// Only whitespace may follow.
+    Last(usize),
+    /// No record ends within the limit. `in_quotes` says the limit fell
+    /// inside a quoted field (at the end of input: a quote never closed).
+    TooLarge { in_quotes: bool },
+}
 
 /// Finds record boundaries for one input format.
 #[derive(Debug, Clone)]
@@ -24,6 +42,8 @@ pub enum Splitter {
     /// Lines (NDJSON): a JSON text holds no raw newline, so every newline
     /// ends a record.
     Lines { chunk_bytes: usize },
+    /// The elements of one top-level JSON array, cut after top-level commas.
+    JsonArray(JsonArraySplitter),
 }
 
 impl From<CsvSplitter> for Splitter {
@@ -37,14 +57,16 @@ impl Splitter {
         match self {
             Splitter::Csv(s) => s.chunk_bytes(),
             Splitter::Lines { chunk_bytes } => *chunk_bytes,
+            Splitter::JsonArray(s) => s.chunk_bytes(),
         }
     }
 
     /// The longest prefix of at most the chunk size that ends on a record
-    /// boundary (see [`CsvSplitter::boundary`]).
+    /// boundary (see [`CsvSplitter::boundary`], [`JsonArraySplitter::boundary`]).
     pub fn boundary(&self, data: &[u8], eof: bool) -> Boundary {
         match self {
             Splitter::Csv(s) => s.boundary(data, eof),
+            Splitter::JsonArray(s) => s.boundary(data, eof),
             Splitter::Lines { chunk_bytes } => {
                 if eof && data.len() <= *chunk_bytes {
                     return Boundary::Cut(data.len());
@@ -60,7 +82,7 @@ impl Splitter {
     fn first_record(&self, data: &[u8], eof: bool) -> Boundary {
         match self {
             Splitter::Csv(s) => s.first_record(data, eof),
-            Splitter::Lines { .. } => self.boundary(data, eof),
+            Splitter::Lines { .. } | Splitter::JsonArray(_) => self.boundary(data, eof),
         }
     }
 
@@ -69,7 +91,16 @@ impl Splitter {
     fn check_quotes(&self, window: &[u8]) -> std::result::Result<(), ErrorKind> {
         match self {
             Splitter::Csv(s) => check_first_record_quotes(window, s.options()),
-            Splitter::Lines { .. } => Ok(()),
+            Splitter::Lines { .. } | Splitter::JsonArray(_) => Ok(()),
+        }
+    }
+
+    /// Where the record that `window` begins with has its first byte: a
+    /// JSON array element after the whitespace that follows its comma.
+    fn record_start(&self, window: &[u8]) -> usize {
+        match self {
+            Splitter::JsonArray(_) => leading_space(window),
+            Splitter::Csv(_) | Splitter::Lines { .. } => 0,
         }
     }
 }
@@ -78,6 +109,12 @@ use crate::source::{MappedInput, Source, StreamInput};
 
 /// The UTF-8 byte order mark, skipped at the start of the input.
 const BOM: &[u8] = b"\xEF\xBB\xBF";
+
+/// What is wrong with the outside of a JSON array (the insides are the
+/// decoder's to judge).
+pub(crate) const NOT_AN_ARRAY: &str = "the input is not a JSON array: it does not start with `[`";
+pub(crate) const EMPTY_ARRAY_INPUT: &str = "the input is empty; a JSON array was expected";
+pub(crate) const DATA_AFTER_ARRAY: &str = "data after the array's closing `]`";
 
 /// A record-aligned piece of the input.
 pub struct Chunk {
@@ -121,6 +158,9 @@ pub struct Chunker {
     line: u64,
     bytes_read: u64,
     started: bool,
+    /// The splitter has cut the last records (a JSON array's `]`): what
+    /// follows may only be whitespace.
+    ended: bool,
 }
 
 enum Input {
@@ -135,7 +175,7 @@ impl Chunker {
             Source::Mapped(MappedInput { data, map, .. }) => Input::Mapped { data, map },
             Source::Stream(StreamInput { reader, .. }) => Input::Stream { reader, buf: Vec::new(), eof: false },
         };
-        Chunker { input, splitter, seq: 0, offset: 0, line: 1, bytes_read: 0, started: false }
+        Chunker { input, splitter, seq: 0, offset: 0, line: 1, bytes_read: 0, started: false, ended: false }
     }
 
     /// The sequence number the next chunk will get.
@@ -178,17 +218,30 @@ impl Chunker {
         let limit = self.splitter.chunk_bytes();
         if !self.started {
             self.started = true;
-            if fill_window(&mut self.input, limit)?.0.starts_with(BOM) {
-                self.take(BOM.len());
-                self.offset = BOM.len() as u64;
+            // However small the chunk, a stream's window must hold a BOM to see it.
+            if fill_window(&mut self.input, limit.max(BOM.len()))?.0.starts_with(BOM) {
+                self.skip(BOM.len());
+            }
+            if let Splitter::JsonArray(_) = self.splitter {
+                self.open_array()?;
             }
         }
+        if self.ended {
+            self.skip_trailing_space()?;
+            return Ok(None);
+        }
         let (window, eof) = fill_window(&mut self.input, limit)?;
-        if window.is_empty() && eof {
+        // A JSON array's records end with its `]`: even an empty rest is
+        // cut, and the decoder finds the `]` missing.
+        if window.is_empty() && eof && !matches!(self.splitter, Splitter::JsonArray(_)) {
             return Ok(None);
         }
         let n = match cut(&self.splitter, window, eof) {
             Boundary::Cut(n) => n,
+            Boundary::Last(n) => {
+                self.ended = true;
+                n
+            }
             Boundary::TooLarge { in_quotes } => {
                 // No record ends within the limit: either the record is long,
                 // or its quoting is broken (a stray quote, one never closed),
@@ -198,8 +251,12 @@ impl Chunker {
                     Err(ErrorKind::UnterminatedQuote) if eof && in_quotes => ErrorKind::UnterminatedQuote,
                     _ => ErrorKind::RecordTooLarge { limit },
                 };
-                let value = Some(crate::error::show_value(crate::decode::first_line(window)));
-                let loc = Location { line: self.line, byte: self.offset, record: 0, column: None, value };
+                // Shown up to the limit: a stream's window holds no more.
+                let lead = self.splitter.record_start(window);
+                let shown = &window[lead.min(limit)..window.len().min(limit)];
+                let value = Some(crate::error::show_value(crate::decode::first_line(shown)));
+                let line = self.line + bytecount::count(&window[..lead], b'\n') as u64;
+                let loc = Location { line, byte: self.offset + lead as u64, record: 0, column: None, value };
                 return Err(Error::new(kind).at(loc));
             }
         };
@@ -209,6 +266,55 @@ impl Chunker {
         self.offset += chunk.data.len() as u64;
         self.line += bytecount::count(&chunk.data, b'\n') as u64;
         Ok(Some(chunk))
+    }
+
+    /// Consumes a JSON array's opening `[` and the whitespace before it.
+    fn open_array(&mut self) -> Result<()> {
+        loop {
+            let (window, eof) = fill_window(&mut self.input, self.splitter.chunk_bytes())?;
+            let n = leading_space(window);
+            let found = window.get(n).copied();
+            let value = matches!(found, Some(b) if b != b'[').then(|| show_line(&window[n..]));
+            self.skip(n);
+            match found {
+                Some(b'[') => {
+                    self.skip(1);
+                    return Ok(());
+                }
+                Some(_) => return Err(self.error_here(NOT_AN_ARRAY, value)),
+                None if eof => return Err(self.error_here(EMPTY_ARRAY_INPUT, None)),
+                None => {}
+            }
+        }
+    }
+
+    /// Consumes what follows a JSON array's `]`, which may be whitespace only.
+    fn skip_trailing_space(&mut self) -> Result<()> {
+        loop {
+            let (window, eof) = fill_window(&mut self.input, self.splitter.chunk_bytes())?;
+            let n = leading_space(window);
+            let value = (n < window.len()).then(|| show_line(&window[n..]));
+            self.skip(n);
+            if value.is_some() {
+                return Err(self.error_here(DATA_AFTER_ARRAY, value));
+            }
+            if eof {
+                return Ok(());
+            }
+        }
+    }
+
+    /// A JSON syntax error at the current position.
+    fn error_here(&self, message: &str, value: Option<String>) -> Error {
+        let loc = Location { line: self.line, byte: self.offset, record: 0, column: None, value };
+        Error::new(ErrorKind::JsonSyntax(message.to_string())).at(loc)
+    }
+
+    /// Consumes `n` bytes that belong to no chunk.
+    fn skip(&mut self, n: usize) {
+        let (skipped, _) = self.take(n);
+        self.offset += n as u64;
+        self.line += bytecount::count(&skipped, b'\n') as u64;
     }
 
     fn take(&mut self, n: usize) -> (Bytes, Option<Arc<Mmap>>) {
@@ -223,6 +329,14 @@ impl Chunker {
             }
         }
     }
+}
+
+/// The first line of `bytes` as an error shows it, looking no further than
+/// it shows: a mapped input's pages are not touched (and made resident) for
+/// a message.
+fn show_line(bytes: &[u8]) -> String {
+    const LOOKED_AT: usize = 256; // bytes; more than show_value shows, so it still marks a cut
+    crate::error::show_value(crate::decode::first_line(&bytes[..bytes.len().min(LOOKED_AT)]))
 }
 
 /// The bytes available from the current position, and whether they run to
@@ -274,7 +388,11 @@ mod tests {
     use crate::spec::CsvOptions;
 
     fn chunks(source: Source, chunk_bytes: usize, header: bool) -> Result<Vec<(u64, u64, String)>> {
-        let mut c = Chunker::new(source, CsvSplitter::new(&CsvOptions::default(), chunk_bytes));
+        chunks_of(source, CsvSplitter::new(&CsvOptions::default(), chunk_bytes).into(), header)
+    }
+
+    fn chunks_of(source: Source, splitter: Splitter, header: bool) -> Result<Vec<(u64, u64, String)>> {
+        let mut c = Chunker::new(source, splitter);
         let mut out = Vec::new();
         if header {
             let h = c.header()?.unwrap();
@@ -300,6 +418,62 @@ mod tests {
             assert_eq!(m[1].1, 2);
             let joined: String = m.iter().map(|c| c.2.as_str()).collect();
             assert_eq!(joined, &text[3..]);
+        }
+    }
+
+    fn both_sources(text: &str) -> [Source; 2] {
+        [
+            Source::from_bytes("m", text.as_bytes().to_vec()),
+            Source::from_reader("s", std::io::Cursor::new(text.as_bytes().to_vec())).unwrap(),
+        ]
+    }
+
+    fn array_chunks(source: Source, size: usize) -> Result<Vec<(u64, u64, String)>> {
+        chunks_of(source, Splitter::JsonArray(JsonArraySplitter::new(size)), false)
+    }
+
+    #[test]
+    fn json_array_chunks_alike_mapped_and_streamed_at_every_size() {
+        let text = "\u{feff} \n[{\"a\": \"x,]\"},\n {\"b\": [1, {\"c\": \"\\\"]\"}]} , {}\n] \n";
+        let inside = &text[text.find('[').unwrap() + 1..text.rfind(']').unwrap() + 1];
+        let mut fitted = 0;
+        for size in 1..text.len() + 2 {
+            let [m, s] = both_sources(text).map(|src| array_chunks(src, size));
+            assert_eq!(m, s, "chunk size {size}");
+            let Ok(m) = m else { continue };
+            fitted += 1;
+            assert_eq!(m[0].0, 6, "BOM, whitespace and `[` are consumed, and counted");
+            assert_eq!(m[0].1, 2);
+            let joined: String = m.iter().map(|c| c.2.as_str()).collect();
+            assert_eq!(joined, inside, "chunk size {size}");
+            for (offset, line, data) in &m {
+                assert_eq!(&text[*offset as usize..][..data.len()], data);
+                assert_eq!(*line, 1 + text[..*offset as usize].matches('\n').count() as u64);
+            }
+        }
+        assert!(fitted > 10);
+    }
+
+    #[test]
+    fn json_array_outside_errors_have_their_place() {
+        for (text, message, line, byte) in [
+            ("", EMPTY_ARRAY_INPUT, 1, 0),
+            ("\u{feff}\n  ", EMPTY_ARRAY_INPUT, 2, 6),
+            (" {}", NOT_AN_ARRAY, 1, 1),
+            ("[{}]\n\n  x ", DATA_AFTER_ARRAY, 3, 8),
+        ] {
+            for size in [3, 4, 100] {
+                for source in both_sources(text) {
+                    let err = array_chunks(source, size).unwrap_err();
+                    assert_eq!(err.kind(), &ErrorKind::JsonSyntax(message.into()), "{text:?} at {size}");
+                    let loc = err.location().unwrap();
+                    assert_eq!((loc.line, loc.byte), (line, byte), "{text:?} at {size}");
+                }
+            }
+        }
+        let long_space = format!("[{{}}]{}", " ".repeat(1000));
+        for source in both_sources(&long_space) {
+            assert_eq!(array_chunks(source, 8).unwrap(), vec![(1, 1, "{}]".to_string())]);
         }
     }
 
