@@ -54,6 +54,9 @@ pub enum ErrorKind {
     DuplicateKey,
     /// An object key the schema does not name, when those are refused.
     UnknownField,
+    /// A value breaks one of its column's constraints, named as in
+    /// `minimum 0`, `pattern ^[A-Z]{2}$`, `enum`, `max_length 20`, `required`.
+    Constraint { constraint: String },
 }
 
 impl ErrorKind {
@@ -75,6 +78,7 @@ impl ErrorKind {
             ErrorKind::JsonShape => "json-shape",
             ErrorKind::DuplicateKey => "duplicate-key",
             ErrorKind::UnknownField => "unknown-field",
+            ErrorKind::Constraint { .. } => "constraint-error",
         }
     }
 
@@ -92,6 +96,7 @@ impl ErrorKind {
                 | ErrorKind::JsonShape
                 | ErrorKind::DuplicateKey
                 | ErrorKind::UnknownField
+                | ErrorKind::Constraint { .. }
         )
     }
 }
@@ -175,6 +180,7 @@ impl fmt::Display for ErrorKind {
             ErrorKind::JsonShape => write!(f, "JSON record is not an object"),
             ErrorKind::DuplicateKey => write!(f, "JSON object has the same key twice"),
             ErrorKind::UnknownField => write!(f, "JSON object has a key the schema does not name"),
+            ErrorKind::Constraint { constraint } => write!(f, "value violates constraint {constraint}"),
         }
     }
 }
