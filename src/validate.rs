@@ -38,6 +38,10 @@ use arrow_buffer::{BooleanBuffer, ScalarBuffer};
 use arrow_ord::cmp;
 use arrow_schema::{DataType, TimeUnit};
 use regex::Regex;
+use regex_automata::dfa::{dense, Automaton, StartKind};
+use regex_automata::util::primitives::StateID;
+use regex_automata::util::start;
+use regex_automata::{Anchored, MatchKind};
 
 use crate::error::{show_value, Error, ErrorKind, Result};
 use crate::spec::{Column, Schema, Value};
@@ -85,8 +89,8 @@ enum Test {
     Above(Scalar<ArrayRef>),
     Shorter(i32),
     Longer(i32),
-    Mismatch(Regex),
-    NotInStrings(HashSet<Box<str>>),
+    Mismatch(Matcher),
+    NotInStrings(Matcher),
     NotIn(Vec<Scalar<ArrayRef>>),
 }
 
@@ -161,20 +165,26 @@ fn compile(column: &Column) -> std::result::Result<Vec<Check>, String> {
         checks.push(Check { label: format!("max_length {n}"), test: Test::Longer(length(n)?) });
     }
     if let (Some(p), Some(anchored)) = (&c.pattern, c.anchored_pattern()) {
-        let regex = Regex::new(&anchored).map_err(|e| format!("pattern {p:?} is not valid: {e}"))?;
-        checks.push(Check { label: format!("pattern {p}"), test: Test::Mismatch(regex) });
+        let matcher = Matcher::new(&anchored)
+            .or_else(|| Regex::new(&anchored).ok().map(Matcher::Regex))
+            .ok_or_else(|| format!("pattern {p:?} is not a valid regular expression"))?;
+        checks.push(Check { label: format!("pattern {p}"), test: Test::Mismatch(matcher) });
     }
     if let Some(values) = &c.allowed {
         let test = match t {
-            DataType::Utf8 => Test::NotInStrings(
-                values
+            DataType::Utf8 => {
+                let strings = values
                     .iter()
                     .map(|v| match &v.value {
-                        Value::Str(s) => Ok(s.as_str().into()),
+                        Value::Str(s) => Ok(s.as_str()),
                         _ => Err(format!("enum value {:?} is not a string", v.text)),
                     })
-                    .collect::<std::result::Result<_, _>>()?,
-            ),
+                    .collect::<std::result::Result<Vec<_>, _>>()?;
+                let alternation = strings.iter().map(|s| regex::escape(s)).collect::<Vec<_>>().join("|");
+                let matcher = Matcher::new(&format!("^(?:{alternation})$"))
+                    .unwrap_or_else(|| Matcher::Set(strings.iter().map(|s| (*s).into()).collect()));
+                Test::NotInStrings(matcher)
+            }
             _ => Test::NotIn(values.iter().map(|v| scalar(t, &v.value)).collect::<std::result::Result<_, _>>()?),
         };
         checks.push(Check { label: "enum".into(), test });
@@ -201,13 +211,9 @@ fn violations(array: &ArrayRef, test: &Test, lengths: &mut Option<Int32Array>) -
             let lengths = lengths.get_or_insert_with(|| lengths_of(array.as_ref()));
             valid_trues(cmp::gt(lengths, &Int32Array::new_scalar(*n)).expect(KERNEL))
         }
-        Test::Mismatch(regex) => {
+        Test::Mismatch(matcher) | Test::NotInStrings(matcher) => {
             let strings = array.as_string::<i32>();
-            none_if_clear(string_mask(strings, |s| !regex.is_match(s)))
-        }
-        Test::NotInStrings(allowed) => {
-            let strings = array.as_string::<i32>();
-            none_if_clear(string_mask(strings, |s| !allowed.contains(s)))
+            none_if_clear(string_mask(strings, |s| !matcher.is_match(s)))
         }
         Test::NotIn(allowed) => {
             let mut found = BooleanBuffer::new_unset(array.len());
@@ -219,6 +225,59 @@ fn violations(array: &ArrayRef, test: &Test, lengths: &mut Option<Int32Array>) -
                 bad = &bad & nulls.inner();
             }
             none_if_clear(bad)
+        }
+    }
+}
+
+/// Whether a whole string matches: a pattern, or one of an enum's strings.
+///
+/// Values are short and many, so the fixed cost of a search matters more
+/// than its speed per byte: a precompiled dense DFA walked byte by byte
+/// costs about a nanosecond a byte and nothing per call, where
+/// `Regex::is_match` costs tens of nanoseconds a call. Patterns whose DFA
+/// would be large (or that it cannot run, such as Unicode word boundaries)
+/// use the `regex` crate; enums too large for a DFA, a hash set.
+#[derive(Debug)]
+enum Matcher {
+    Dfa { dfa: Box<dense::DFA<Vec<u32>>>, start: StateID },
+    Regex(Regex),
+    Set(HashSet<Box<str>>),
+}
+
+impl Matcher {
+    /// Largest DFA built for one constraint (bytes): a pattern's or a
+    /// hundred-value enum's DFA is far smaller; past this the `regex` crate's
+    /// lazy DFA is as good.
+    const DFA_BYTES: usize = 1 << 20;
+
+    /// A DFA for `anchored` (a regex anchored at both ends), when it builds
+    /// within [`Self::DFA_BYTES`].
+    fn new(anchored: &str) -> Option<Self> {
+        let config = dense::Config::new()
+            .start_kind(StartKind::Anchored)
+            .match_kind(MatchKind::All)
+            .dfa_size_limit(Some(Self::DFA_BYTES))
+            .determinize_size_limit(Some(Self::DFA_BYTES));
+        let dfa = dense::Builder::new().configure(config).build(anchored).ok()?;
+        let start = dfa.start_state(&start::Config::new().anchored(Anchored::Yes)).ok()?;
+        Some(Matcher::Dfa { dfa: Box::new(dfa), start })
+    }
+
+    #[inline]
+    fn is_match(&self, s: &str) -> bool {
+        match self {
+            Matcher::Dfa { dfa, start } => {
+                let mut state = *start;
+                for &b in s.as_bytes() {
+                    state = dfa.next_state(state, b);
+                    if dfa.is_dead_state(state) {
+                        return false;
+                    }
+                }
+                dfa.is_match_state(dfa.next_eoi_state(state))
+            }
+            Matcher::Regex(regex) => regex.is_match(s),
+            Matcher::Set(set) => set.contains(s),
         }
     }
 }
@@ -600,6 +659,31 @@ mod tests {
                 v(3, 3, "enum", "0.6"),
             ]
         );
+    }
+
+    #[test]
+    fn enum_strings_that_prefix_each_other() {
+        let got = check(
+            r#"{"name": "s", "type": "string", "constraints": {"enum": ["a", "ab", "a.c", ""]}}"#,
+            vec![Arc::new(StringArray::from(vec!["ab", "a", "abc", "", "abb", "a.c", "abc", "A"]))],
+        );
+        assert_eq!(
+            got,
+            vec![v(2, 0, "enum", "abc"), v(4, 0, "enum", "abb"), v(6, 0, "enum", "abc"), v(7, 0, "enum", "A")]
+        );
+    }
+
+    #[test]
+    fn patterns_a_dfa_cannot_run_use_the_regex_crate() {
+        // Unicode word boundaries: the dense DFA refuses them.
+        let pattern = r"\b\w+\b(?: \b\w+\b)*";
+        assert!(Matcher::new(&format!("^(?:{pattern})$")).is_none());
+        let json = pattern.replace('\\', "\\\\");
+        let got = check(
+            &format!(r#"{{"name": "s", "type": "string", "constraints": {{"pattern": "{json}"}}}}"#),
+            vec![Arc::new(StringArray::from(vec!["héllo wörld", "two  spaces", "ok"]))],
+        );
+        assert_eq!(got, vec![v(1, 0, &format!("pattern {pattern}"), "two  spaces")]);
     }
 
     #[test]
