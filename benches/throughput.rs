@@ -13,6 +13,9 @@
 //! - `stages/decode`, `stages/encode`: one stage alone over the same data, cut
 //!   at the 1,769 MB plan's chunk size, so a profile can tell the stages apart.
 //!   Both count CSV input bytes, so their figures compare with the pipeline's.
+//! - `stages/validate`: `Validator::check` over the decoded batches with every
+//!   column constrained ([`CONSTRAINED`]) and no value breaking a constraint:
+//!   the cost validation adds to a conversion, next to decode's.
 //!
 //! `cargo bench --bench throughput -- --quick` for a fast look;
 //! `cargo bench --bench throughput -- ndjson` for NDJSON alone.
@@ -25,6 +28,7 @@ use sluicegate::decode::{CsvDecoder, Scratch};
 use sluicegate::sink::ParquetSink;
 use sluicegate::spec::{CsvOptions, Format, ParquetOptions, Schema};
 use sluicegate::split::{Chunk, Chunker, CsvSplitter};
+use sluicegate::validate::Validator;
 use sluicegate::{Budget, Pipeline, Source, Spec};
 
 /// Size of the generated CSV, and of the NDJSON (bytes): large enough for
@@ -53,6 +57,36 @@ const SCHEMA: &str = r#"{"columns": [
     {"name": "email", "type": "string"},
     {"name": "note", "type": "string"},
     {"name": "discount", "type": "float64"}
+]}"#;
+
+/// [`SCHEMA`] with every column constrained, as tightly as the generated
+/// data allows (so nothing is rejected): bounds on numbers, dates and
+/// timestamps, lengths, patterns and enums on strings, an enum on the
+/// booleans, and `required` on two columns that have no nulls (the other
+/// nullable columns do have nulls, which `required` would reject).
+const CONSTRAINED: &str = r#"{"columns": [
+    {"name": "event_id", "type": "int64", "nullable": false, "constraints": {"required": true, "minimum": 1}},
+    {"name": "order_id", "type": "int64", "nullable": false,
+     "constraints": {"minimum": 10000000000, "maximum": 99999999999}},
+    {"name": "customer_id", "type": "int64", "constraints": {"minimum": 1, "maximum": 5000000}},
+    {"name": "quantity", "type": "uint32", "nullable": false, "constraints": {"minimum": 1}},
+    {"name": "amount", "type": "float64", "constraints": {"minimum": 0}},
+    {"name": "unit_price", "type": "decimal(12,2)", "nullable": false,
+     "constraints": {"minimum": "0.01", "maximum": "9999999999.99"}},
+    {"name": "event_ts", "type": "timestamp[ms, tz=UTC]", "nullable": false,
+     "constraints": {"minimum": "2024-01-01T00:00:00Z", "maximum": "2025-01-01T00:00:00Z"}},
+    {"name": "order_date", "type": "date32", "nullable": false,
+     "constraints": {"minimum": "2024-01-01", "maximum": "2024-12-31"}},
+    {"name": "is_gift", "type": "bool", "constraints": {"enum": [true, false]}},
+    {"name": "category", "type": "string", "nullable": false, "constraints": {"required": true, "enum": [
+        "electronics", "books", "toys", "garden", "kitchen", "sports", "beauty", "automotive", "grocery", "music",
+        "movies", "office", "pet_supplies", "baby", "clothing", "shoes", "jewelry", "tools", "health", "furniture"]}},
+    {"name": "country", "type": "string", "constraints": {"pattern": "[A-Z]{2}", "enum": [
+        "US", "DE", "FR", "GB", "JP", "IN", "BR", "CA", "AU", "ES", "IT", "NL", "SE", "PL", "MX", "KR", "CN", "ZA",
+        "NG", "AR", "CH", "AT", "BE", "DK", "FI", "NO", "IE", "PT", "NZ", "SG"]}},
+    {"name": "email", "type": "string", "constraints": {"maxLength": 254, "pattern": "[^@\\s]+@[^@\\s]+\\.[a-z]+"}},
+    {"name": "note", "type": "string", "constraints": {"minLength": 1, "maxLength": 500}},
+    {"name": "discount", "type": "float64", "constraints": {"minimum": 0, "maximum": 1}}
 ]}"#;
 
 fn throughput(c: &mut Criterion) {
@@ -103,6 +137,20 @@ fn throughput(c: &mut Criterion) {
         b.iter(|| {
             for batch in &batches {
                 encoder.encode(batch).unwrap();
+            }
+        })
+    });
+    let constrained = Schema::from_json(CONSTRAINED).expect("the constrained schema is valid");
+    let validator = Validator::new(&constrained).expect("the constraints compile");
+    let mut violations = Vec::new();
+    for batch in &batches {
+        validator.check(batch, &mut violations);
+    }
+    assert_eq!(violations, [], "the generated data keeps to every constraint");
+    group.bench_function("validate", |b| {
+        b.iter(|| {
+            for batch in &batches {
+                validator.check(batch, &mut violations);
             }
         })
     });

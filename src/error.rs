@@ -92,6 +92,9 @@ pub enum ErrorKind {
     TooManyRejects { rejected: u64, read: u64, limit: String },
     /// A JSON record nests objects and arrays deeper than the limit.
     TooDeep { limit: usize },
+    /// A value breaks one of its column's constraints, named as in
+    /// `minimum 0`, `pattern ^[A-Z]{2}$`, `enum`, `max_length 20`, `required`.
+    Constraint { constraint: String },
 }
 
 impl ErrorKind {
@@ -115,6 +118,7 @@ impl ErrorKind {
             ErrorKind::UnknownField => "unknown-field",
             ErrorKind::TooManyRejects { .. } => "too-many-rejects",
             ErrorKind::TooDeep { .. } => "too-deep",
+            ErrorKind::Constraint { .. } => "constraint-error",
         }
     }
 
@@ -133,6 +137,7 @@ impl ErrorKind {
                 | ErrorKind::DuplicateKey
                 | ErrorKind::UnknownField
                 | ErrorKind::TooDeep { .. }
+                | ErrorKind::Constraint { .. }
         )
     }
 }
@@ -223,6 +228,7 @@ impl fmt::Display for ErrorKind {
                 f,
                 "JSON record is nested deeper than {limit} levels (the record itself is level 1); raise --max-depth"
             ),
+            ErrorKind::Constraint { constraint } => write!(f, "value violates constraint {constraint}"),
         }
     }
 }

@@ -11,6 +11,8 @@
 //! - [`split`]: record-aligned chunks (CSV records, lines, array elements)
 //!   with their offset and line;
 //! - [`decode`]: chunk bytes to an Arrow `RecordBatch`;
+//! - [`validate`]: the schema's constraints over a decoded batch, as
+//!   per-row violations (not yet run by the pipeline);
 //! - [`encode`]: the batch to encoded Parquet column chunks, in the worker;
 //! - [`sink`]: row groups appended in input order, committed by rename;
 //! - [`pipeline`]: the wiring; [`budget`]: every size from one memory figure;
@@ -45,6 +47,7 @@ pub mod sink;
 pub mod source;
 pub mod spec;
 pub mod split;
+pub mod validate;
 
 pub use budget::{Budget, Plan};
 pub use error::{Error, ErrorKind, Location, Problem, Reject, Result};

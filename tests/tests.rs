@@ -2,6 +2,7 @@
 
 mod util;
 
+mod constraints;
 mod convert;
 mod errors;
 mod infer;

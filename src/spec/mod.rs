@@ -2,12 +2,15 @@
 //! output is written. Plain data; [`crate::Pipeline`] builds the working
 //! objects from it.
 
+mod constraints;
 mod csv;
 mod format;
+mod frictionless;
 mod output;
 mod policy;
 mod schema;
 
+pub use self::constraints::{Constraints, Literal, Value};
 pub use self::csv::CsvOptions;
 pub use self::format::{Format, JsonOptions, DEFAULT_MAX_DEPTH};
 pub use self::output::{Compression, ParquetOptions};

@@ -11,13 +11,19 @@
 //!
 //! `fields` is accepted as a synonym of `columns`; keys this file does not
 //! know (such as `note`) are ignored. Type names are Arrow's, as pyarrow
-//! prints them.
+//! prints them. A column may have `constraints` (see [`Constraints`]).
+//!
+//! A Frictionless Table Schema is read too: a file whose `fields` all have
+//! Frictionless type names (`integer`, `number`, `datetime`, ...) has them
+//! mapped to Arrow types (see `frictionless.rs`).
 
 use std::sync::Arc;
 
 use arrow_schema::{DataType, Field, Schema as ArrowSchema, SchemaRef, TimeUnit};
 use serde::Deserialize;
 
+use super::constraints::{self, Constraints};
+use super::frictionless;
 use crate::error::{Error, Result};
 
 /// One column of the schema.
@@ -29,15 +35,22 @@ pub struct Column {
     /// A chrono format for date and timestamp columns whose values are not
     /// ISO 8601, e.g. `%d/%m/%Y %H:%M`.
     pub format: Option<String>,
+    /// What the values must satisfy besides their type. Default: nothing.
+    pub constraints: Constraints,
 }
 
 impl Column {
     pub fn new(name: impl Into<String>, data_type: DataType, nullable: bool) -> Self {
-        Column { name: name.into(), data_type, nullable, format: None }
+        Column { name: name.into(), data_type, nullable, format: None, constraints: Constraints::default() }
     }
 
     pub fn with_format(mut self, format: impl Into<String>) -> Self {
         self.format = Some(format.into());
+        self
+    }
+
+    pub fn with_constraints(mut self, constraints: Constraints) -> Self {
+        self.constraints = constraints;
         self
     }
 }
@@ -50,19 +63,30 @@ pub struct Schema {
 
 #[derive(Deserialize)]
 struct SchemaFile {
-    #[serde(alias = "fields")]
-    columns: Vec<ColumnFile>,
+    columns: Option<Vec<ColumnFile>>,
+    fields: Option<Vec<ColumnFile>>,
+    /// Frictionless: field texts read as null.
+    #[serde(rename = "missingValues")]
+    missing_values: Option<Vec<String>>,
 }
 
 #[derive(Deserialize)]
 struct ColumnFile {
     name: String,
     #[serde(rename = "type")]
-    type_name: String,
+    type_name: Option<String>,
     #[serde(default = "default_nullable")]
     nullable: bool,
     #[serde(default)]
     format: Option<String>,
+    #[serde(default)]
+    constraints: Option<serde_json::Value>,
+}
+
+impl SchemaFile {
+    fn parse(text: &str) -> Result<Self> {
+        serde_json::from_str(text).map_err(|e| Error::spec(format!("schema file is not valid: {e}")))
+    }
 }
 
 fn default_nullable() -> bool {
@@ -84,6 +108,7 @@ impl Schema {
                     c.name
                 )));
             }
+            c.constraints.check(c).map_err(|m| Error::spec(format!("column {:?}: {m}", c.name)))?;
         }
         Ok(Schema { columns })
     }
@@ -93,16 +118,49 @@ impl Schema {
         Schema::new(names.iter().map(|n| Column::new(n.as_ref(), DataType::Utf8, true)).collect())
     }
 
-    /// Reads a schema file's JSON text.
+    /// Reads a schema file's JSON text: sluicegate's own, or a Frictionless
+    /// Table Schema.
     pub fn from_json(text: &str) -> Result<Self> {
-        let file: SchemaFile =
-            serde_json::from_str(text).map_err(|e| Error::spec(format!("schema file is not valid: {e}")))?;
-        let mut columns = Vec::with_capacity(file.columns.len());
-        for c in file.columns {
-            let data_type = parse_type(&c.type_name).map_err(|m| Error::spec(format!("column {:?}: {m}", c.name)))?;
-            columns.push(Column { name: c.name, data_type, nullable: c.nullable, format: c.format });
+        let file = SchemaFile::parse(text)?;
+        let (list, is_fields) = match (file.columns, file.fields) {
+            (Some(c), None) => (c, false),
+            (None, Some(f)) => (f, true),
+            (Some(_), Some(_)) => return Err(Error::spec("the schema file has both `columns` and `fields`")),
+            (None, None) => return Err(Error::spec("the schema file has no `columns` (or `fields`) list")),
+        };
+        let is_frictionless =
+            is_fields && list.iter().all(|c| c.type_name.as_deref().is_none_or(frictionless::is_type));
+        let mut columns = Vec::with_capacity(list.len());
+        for c in list {
+            let in_column = |m: String| Error::spec(format!("column {:?}: {m}", c.name));
+            let (data_type, format) = if is_frictionless {
+                frictionless::column_type(c.type_name.as_deref(), c.format.as_deref()).map_err(in_column)?
+            } else {
+                let name = c.type_name.as_deref().ok_or_else(|| in_column("has no type".into()))?;
+                let data_type = parse_type(name).map_err(|m| match frictionless::is_type(name) {
+                    true => in_column(format!(
+                        "{name:?} is a Frictionless type name, but other columns have Arrow type names; \
+                         a schema file uses one kind or the other"
+                    )),
+                    false => in_column(m),
+                })?;
+                (data_type, c.format.clone())
+            };
+            let mut column = Column::new(c.name.clone(), data_type, c.nullable);
+            column.format = format;
+            if let Some(json) = c.constraints {
+                column.constraints = constraints::from_json(json, &column).map_err(in_column)?;
+            }
+            columns.push(column);
         }
         Schema::new(columns)
+    }
+
+    /// The `missingValues` of a Frictionless Table Schema file (the field
+    /// texts read as null, for [`crate::spec::CsvOptions::null_markers`]),
+    /// when it has them.
+    pub fn null_markers_from_json(text: &str) -> Result<Option<Vec<String>>> {
+        Ok(SchemaFile::parse(text)?.missing_values)
     }
 
     /// Reads a schema file.
