@@ -14,17 +14,21 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 
+use arrow_array::{ArrayRef, BooleanArray, RecordBatch};
+use arrow_select::filter::filter;
+use arrow_select::nullif::nullif;
 use crossbeam_channel::{bounded, unbounded};
 
 use crate::budget::Plan;
-use crate::decode::{CsvDecoder, Decoded, Framing, JsonDecoder, Scratch};
+use crate::decode::{CsvDecoder, Decoded, Framing, JsonDecoder, LineCursor, Scratch};
 use crate::encode::{EncodedRowGroup, Encoder};
-use crate::error::{Error, ErrorKind, Reject, Result};
+use crate::error::{Error, ErrorKind, Problem, Reject, Result};
 use crate::report::{peak_rss_bytes, Report};
 use crate::sink::{ParquetSink, RejectSink};
 use crate::source::Source;
 use crate::spec::{Format, MaxRejects, OnError, Schema, Spec};
 use crate::split::{Chunk, Chunker, CsvSplitter, JsonArraySplitter, Splitter};
+use crate::validate::Validator;
 
 /// A spec and a plan, ready to run on sources.
 pub struct Pipeline {
@@ -131,6 +135,16 @@ impl Pipeline {
     ) -> Result<(Report, Vec<Reject>)> {
         let output = target.ok();
         let name = source.name().to_string();
+        let validator = Validator::new(self.spec.schema.as_ref().unwrap_or(&Schema { columns: Vec::new() }))?;
+        let check = !validator.is_empty();
+        // With constraints to check after decoding, the decoder sets bad
+        // records aside under every policy, so that the first bad record in
+        // input order is the one a failing run reports, whichever check
+        // finds it.
+        let decoder_policy = match self.spec.on_error {
+            OnError::Fail if check => OnError::Reject,
+            policy => policy,
+        };
         let (mut chunker, decoder) = match self.spec.format {
             Format::Csv => {
                 let csv = &self.spec.csv;
@@ -147,7 +161,8 @@ impl Pipeline {
                         return Err(Error::spec("a schema is needed: the input has no header to name the columns"))
                     }
                 };
-                let decoder = CsvDecoder::new(&schema, csv, header.as_deref())?.with_on_error(self.spec.on_error);
+                let decoder =
+                    CsvDecoder::new(&schema, csv, header.as_deref())?.with_on_error(decoder_policy).with_origins(check);
                 (chunker, Decoder::Csv(decoder))
             }
             Format::Ndjson | Format::JsonArray => {
@@ -157,7 +172,9 @@ impl Pipeline {
                     Format::Ndjson => (Splitter::Lines { chunk_bytes }, Framing::Lines),
                     _ => (Splitter::JsonArray(JsonArraySplitter::new(chunk_bytes)), Framing::Array),
                 };
-                let decoder = JsonDecoder::new(schema, &self.spec.json, framing)?;
+                let decoder = JsonDecoder::new(schema, &self.spec.json, framing)?
+                    .with_on_error(decoder_policy)
+                    .with_origins(check);
                 (Chunker::new(source, splitter), Decoder::Json(decoder))
             }
         };
@@ -192,6 +209,11 @@ impl Pipeline {
             .build()
             .map_err(|e| Error::spec(format!("cannot start {} worker threads: {e}", self.plan.threads)))?;
 
+        let constraints = check.then(|| Constraints {
+            validator: &validator,
+            schema: self.spec.schema.as_ref().expect("constraints come with a schema"),
+            on_error: self.spec.on_error,
+        });
         let (tally, bytes_read) = std::thread::scope(|s| {
             let reader_done = done_tx.clone();
             let cancel = &cancel;
@@ -213,11 +235,12 @@ impl Pipeline {
                 chunker.bytes_read()
             });
             let (decoder, encoder) = (&decoder, encoder.as_ref());
+            let constraints = constraints.as_ref();
             s.spawn(move || {
                 pool.scope(|ps| {
                     for _ in 0..self.plan.threads {
                         let (work_rx, done_tx) = (work_rx.clone(), done_tx.clone());
-                        ps.spawn(move |_| work(decoder, encoder, &work_rx, &done_tx, cancel));
+                        ps.spawn(move |_| work(decoder, constraints, encoder, &work_rx, &done_tx, cancel));
                     }
                 });
             });
@@ -342,12 +365,7 @@ impl Decoder {
     fn decode(&self, chunk: &Chunk, scratch: &mut Scratch) -> Result<Decoded> {
         match self {
             Decoder::Csv(d) => d.decode(chunk, scratch),
-            Decoder::Json(d) => d.decode(chunk).map(|batch| Decoded {
-                records: batch.num_rows() as u64,
-                batch,
-                rejects: Vec::new(),
-                nulled: 0,
-            }),
+            Decoder::Json(d) => d.decode(chunk),
         }
     }
 }
@@ -355,6 +373,7 @@ impl Decoder {
 /// A worker: decode, release the input pages, encode, hand to the writer.
 fn work(
     decoder: &Decoder,
+    constraints: Option<&Constraints<'_>>,
     encoder: Option<&Encoder>,
     work_rx: &crossbeam_channel::Receiver<Chunk>,
     done_tx: &crossbeam_channel::Sender<Done>,
@@ -366,6 +385,10 @@ fn work(
             break;
         }
         let decoded = decoder.decode(&chunk, &mut scratch);
+        let decoded = match constraints {
+            Some(c) => decoded.and_then(|d| c.apply(&chunk, d)),
+            None => decoded,
+        };
         chunk.release();
         let result = decoded.and_then(|d| {
             let groups = encoder.map(|e| e.encode(&d.batch)).transpose()?.unwrap_or_default();
@@ -377,4 +400,82 @@ fn work(
             break;
         }
     }
+}
+
+/// The schema's constraints, checked on each decoded batch.
+struct Constraints<'a> {
+    validator: &'a Validator,
+    schema: &'a Schema,
+    on_error: OnError,
+}
+
+impl Constraints<'_> {
+    /// Checks the batch: a row that breaks a constraint joins the rejects
+    /// (under the null policy a nullable value is made null instead, unless
+    /// the broken constraint is `required`). Under the fail policy the first
+    /// bad record in input order, from decoding or from here, is the error.
+    fn apply(&self, chunk: &Chunk, mut d: Decoded) -> Result<Decoded> {
+        let mut found = Vec::new();
+        self.validator.check(&d.batch, &mut found);
+        if found.is_empty() && (self.on_error != OnError::Fail || d.rejects.is_empty()) {
+            return Ok(d);
+        }
+        let rows = d.batch.num_rows();
+        let mut keep = vec![true; rows];
+        let mut nulls: BTreeMap<usize, Vec<bool>> = BTreeMap::new();
+        let mut lines = LineCursor::new(chunk);
+        let mut rejects = Vec::new();
+        let mut found = found.into_iter().peekable();
+        while let Some(first) = found.next() {
+            let row = first.row;
+            let mut problems = Vec::new();
+            for v in std::iter::once(first).chain(std::iter::from_fn(|| found.next_if(|v| v.row == row))) {
+                let column = &self.schema.columns[v.column];
+                let required = matches!(&v.kind, ErrorKind::Constraint { constraint } if constraint == "required");
+                if self.on_error == OnError::Null && column.nullable && !required {
+                    nulls.entry(v.column).or_insert_with(|| vec![false; rows])[row] = true;
+                    d.nulled += 1;
+                    continue;
+                }
+                problems.push(Problem { kind: v.kind, column: Some(column.name.clone()), value: Some(v.value) });
+            }
+            if problems.is_empty() {
+                continue;
+            }
+            let o = d.origins[row];
+            keep[row] = false;
+            rejects.push(Reject {
+                location: lines.at(o.start as usize, u64::from(o.record)),
+                problems,
+                raw: trim_line_end(&chunk.data[o.start as usize..o.end as usize]).to_vec(),
+            });
+        }
+        d.rejects.extend(rejects);
+        d.rejects.sort_by_key(|r| r.location.record);
+        if self.on_error == OnError::Fail {
+            if let Some(first) = d.rejects.drain(..).next() {
+                return Err(first.into_error());
+            }
+        }
+        let mut columns: Vec<ArrayRef> = d.batch.columns().to_vec();
+        for (c, mask) in nulls {
+            columns[c] = nullif(&columns[c], &BooleanArray::from(mask)).map_err(Error::encode)?;
+        }
+        if keep.contains(&false) {
+            let keep = BooleanArray::from(keep);
+            columns = columns
+                .iter()
+                .map(|c| filter(c, &keep))
+                .collect::<std::result::Result<_, _>>()
+                .map_err(Error::encode)?;
+        }
+        d.batch = RecordBatch::try_new(d.batch.schema(), columns).map_err(Error::encode)?;
+        Ok(d)
+    }
+}
+
+/// A raw record without its line break.
+fn trim_line_end(raw: &[u8]) -> &[u8] {
+    let end = raw.iter().rposition(|b| !matches!(b, b'\r' | b'\n')).map_or(0, |i| i + 1);
+    &raw[..end]
 }

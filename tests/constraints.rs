@@ -54,7 +54,8 @@ fn tighter_constraints_find_the_rows_that_break_them() {
         .replace(r#""maximum": 4294967295"#, r#""maximum": 14"#)
         .replace(r#""[A-Z]{2}""#, r#""[A-M][A-Z]""#);
     let schema = Schema::from_json(&tight).unwrap();
-    let batch = Case::new(ORDERS, &tight).converts();
+    // Decoded under the loose constraints, checked under the tight ones.
+    let batch = Case::new(ORDERS, FRICTIONLESS).converts();
     let mut violations = Vec::new();
     Validator::new(&schema).unwrap().check(&batch, &mut violations);
     let got: Vec<String> = violations
@@ -79,6 +80,13 @@ fn tighter_constraints_find_the_rows_that_break_them() {
     }
     assert!(!want.is_empty());
     assert_eq!(got, want);
+
+    // Through the pipeline the same rows are rejected, the others written.
+    let (kept, rejects) = Case::new(ORDERS, &tight).rejects();
+    let mut bad_rows: Vec<usize> = violations.iter().map(|v| v.row).collect();
+    bad_rows.dedup();
+    assert_eq!(rejects.iter().map(|r| r["record"].as_u64().unwrap() as usize).collect::<Vec<_>>(), bad_rows);
+    assert_eq!(kept.num_rows(), batch.num_rows() - bad_rows.len());
 }
 
 #[test]

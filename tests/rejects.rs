@@ -83,3 +83,44 @@ fn the_null_policy_mends_nullable_columns_and_rejects_the_rest() {
     let n = batch.column(2).as_primitive::<arrow_array::types::Int32Type>();
     assert!(n.is_null(0) && n.value(1) == 3);
 }
+
+const CONSTRAINED: &str = r#"{"columns": [
+    {"name": "id", "type": "int64", "nullable": false},
+    {"name": "note", "type": "string", "constraints": {"max_length": 5, "pattern": "[a-z]+"}},
+    {"name": "n", "type": "int32", "constraints": {"minimum": 0, "maximum": 10}}]}"#;
+
+#[test]
+fn constraint_breaks_join_decoding_problems_in_input_order() {
+    let csv = "id,note,n\n1,ab,5\n2,toolong,50\nx,c,-1\n4,D,7\n5,e,10\n";
+    let (batch, rejects) = Case::new(csv, CONSTRAINED).rejects();
+    assert_eq!(ids(&batch), vec![1, 5]);
+    let codes: Vec<Vec<String>> = rejects
+        .iter()
+        .map(|r| r["problems"].as_array().unwrap().iter().map(|p| p["message"].as_str().unwrap().to_string()).collect())
+        .collect();
+    assert_eq!(
+        codes,
+        vec![
+            vec!["value violates constraint max_length 5", "value violates constraint maximum 10"],
+            vec!["value does not parse as int64"],
+            vec!["value violates constraint pattern [a-z]+"],
+        ]
+    );
+    assert_eq!(rejects.iter().map(|r| r["line"].as_u64().unwrap()).collect::<Vec<_>>(), vec![3, 4, 5]);
+    // The fail policy reports the first of them, whichever check found it.
+    let e = Case::new(csv, CONSTRAINED).fails();
+    assert!(e.contains("line 3, byte 17, record 1, column \"note\": value violates constraint max_length 5"), "{e}");
+}
+
+#[test]
+fn json_records_are_rejected_and_the_rest_kept() {
+    let text =
+        "{\"id\":1,\"note\":\"ab\",\"n\":5}\n{\"id\":\"x\"}\n\nnot json\n{\"id\":4,\"note\":\"toolong\"}\n{\"id\":5}\n";
+    let (batch, rejects) = Case::ndjson(text, CONSTRAINED).rejects();
+    assert_eq!(ids(&batch), vec![1, 5]);
+    let at: Vec<_> = rejects.iter().map(|r| (r["line"].as_u64().unwrap(), r["record"].as_u64().unwrap())).collect();
+    assert_eq!(at, vec![(2, 1), (4, 2), (5, 3)]);
+    assert_eq!(rejects[1]["problems"][0]["code"], "json-syntax");
+    assert_eq!(rejects[2]["problems"][0]["code"], "constraint-error");
+    assert_eq!(rejects[0]["raw"], "{\"id\":\"x\"}");
+}

@@ -10,7 +10,7 @@ use arrow_select::filter::filter;
 use csv_core::{ReadRecordResult, Reader, ReaderBuilder, Terminator};
 
 use super::fields::{split_record, Specials, UNESCAPED};
-use super::{CellError, ColumnBuilder, Decoded, FieldError};
+use super::{CellError, ColumnBuilder, Decoded, FieldError, Origin};
 use crate::error::{show_value, Error, ErrorKind, Location, Problem, Reject, Result};
 use crate::spec::{type_name, CsvOptions, OnError, Schema};
 use crate::split::{check_quotes, Chunk};
@@ -74,6 +74,8 @@ pub struct CsvDecoder {
     /// when the empty string is one of the null markers.
     empty_is_null: Vec<bool>,
     on_error: OnError,
+    /// Record where each row came from ([`Decoded::origins`]).
+    origins: bool,
 }
 
 impl CsvDecoder {
@@ -119,7 +121,14 @@ impl CsvDecoder {
                 })
                 .collect(),
             on_error: OnError::Fail,
+            origins: false,
         })
+    }
+
+    /// Record where each row came from, for checks after decoding.
+    pub fn with_origins(mut self, origins: bool) -> Self {
+        self.origins = origins;
+        self
     }
 
     /// What a bad record does (default: it is the error).
@@ -177,6 +186,7 @@ impl CsvDecoder {
         let mut tokens = Tokenizer::new(data, &self.options);
         let mut lines = LineCursor::new(chunk);
         let (mut records, mut nulled, mut rejects) = (0u64, 0u64, Vec::new());
+        let mut origins = Vec::new();
         let mut rejected_rows = Vec::new();
         while !tokens.done() {
             tokens.next_block(scratch, BLOCK_RECORDS);
@@ -184,8 +194,17 @@ impl CsvDecoder {
             let base = records as usize;
             records += scratch.records.len() as u64;
             if scratch.problems.is_empty() {
+                if self.origins {
+                    let kept = scratch.records.iter().enumerate();
+                    origins.extend(kept.map(|(r, rec)| Origin {
+                        start: rec.start,
+                        end: rec.end,
+                        record: (base + r) as u32,
+                    }));
+                }
                 continue;
             }
+            let first_rejected = rejected_rows.len();
             scratch.problems.sort_by_key(|&(r, order, _)| (r, order));
             let mut problems = scratch.problems.drain(..).peekable();
             while let Some((r, _, first)) = problems.next() {
@@ -211,6 +230,14 @@ impl CsvDecoder {
                 rejected_rows.push(base + r);
                 rejects.push(reject);
             }
+            if self.origins {
+                let mut gone = rejected_rows[first_rejected..].iter().peekable();
+                for (r, rec) in scratch.records.iter().enumerate() {
+                    if gone.next_if(|&&g| g == base + r).is_none() {
+                        origins.push(Origin { start: rec.start, end: rec.end, record: (base + r) as u32 });
+                    }
+                }
+            }
         }
         if records > 0 {
             scratch.bytes_per_row = Some(data.len() as f64 / records as f64);
@@ -229,7 +256,7 @@ impl CsvDecoder {
                 .map_err(Error::encode)?;
         }
         let batch = RecordBatch::try_new(Arc::clone(&self.arrow), columns).map_err(Error::encode)?;
-        Ok(Decoded { batch, rejects, records, nulled })
+        Ok(Decoded { batch, rejects, records, nulled, origins })
     }
 
     /// Parses a block of tokenized records into the builders, a column at a
@@ -410,19 +437,19 @@ fn reader(options: &CsvOptions) -> Reader {
 
 /// Line numbers of records met in order, counted incrementally so that
 /// locating many rejects costs one pass over the chunk.
-struct LineCursor<'a> {
+pub(crate) struct LineCursor<'a> {
     chunk: &'a Chunk,
     pos: usize,
     line: u64,
 }
 
 impl<'a> LineCursor<'a> {
-    fn new(chunk: &'a Chunk) -> Self {
+    pub(crate) fn new(chunk: &'a Chunk) -> Self {
         LineCursor { chunk, pos: 0, line: chunk.line }
     }
 
     /// The location of the record at `start` (not before the last one asked).
-    fn at(&mut self, start: usize, record: u64) -> Location {
+    pub(crate) fn at(&mut self, start: usize, record: u64) -> Location {
         self.line += bytecount::count(&self.chunk.data[self.pos..start], b'\n') as u64;
         self.pos = start;
         Location { line: self.line, byte: self.chunk.offset + start as u64, record, column: None, value: None }

@@ -19,9 +19,9 @@ use arrow_schema::{DataType, Field, FieldRef, Fields, SchemaRef};
 use simd_json::tape::{Node, Tape};
 use simd_json::StaticNode;
 
-use super::{ColumnBuilder, FieldError};
-use crate::error::{show_value, Error, ErrorKind, Result};
-use crate::spec::{type_name, Column, JsonOptions, Schema};
+use super::{ColumnBuilder, Decoded, FieldError, LineCursor, Origin};
+use crate::error::{show_value, Error, ErrorKind, Problem, Reject, Result};
+use crate::spec::{type_name, Column, JsonOptions, OnError, Schema};
 use crate::split::{first_value_end, is_space, leading_space, next_delimiter, Chunk, Delimiter};
 
 /// How records are laid out in the input.
@@ -42,6 +42,31 @@ pub struct JsonDecoder {
     framing: Framing,
     /// With `flatten`: how the dotted columns nest.
     paths: Option<Vec<Slot>>,
+    on_error: OnError,
+    /// Record where each row came from ([`Decoded::origins`]).
+    origins: bool,
+}
+
+/// Why a pass over a chunk stopped.
+enum Stop {
+    Error(Error),
+    /// A record is bad and the policy sets it aside: decode again, trying
+    /// each record alone before it joins the batch.
+    Retry,
+}
+
+impl From<Error> for Stop {
+    fn from(e: Error) -> Self {
+        Stop::Error(e)
+    }
+}
+
+/// What a pass collects besides the rows.
+#[derive(Default)]
+struct Collected {
+    rejects: Vec<Reject>,
+    origins: Vec<Origin>,
+    records: u64,
 }
 
 /// One key of a flattened object: a schema column, or an object whose keys
@@ -65,7 +90,28 @@ impl JsonDecoder {
             return Err(Error::spec("the nesting depth limit must be at least 1 (the record itself)"));
         }
         let paths = options.flatten.then(|| nest_paths(schema)).transpose()?;
-        Ok(JsonDecoder { schema: schema.clone(), arrow: schema.arrow(), options: options.clone(), framing, paths })
+        Ok(JsonDecoder {
+            schema: schema.clone(),
+            arrow: schema.arrow(),
+            options: options.clone(),
+            framing,
+            paths,
+            on_error: OnError::Fail,
+            origins: false,
+        })
+    }
+
+    /// What a bad record does (default: it is the error). Under the null
+    /// policy a bad JSON record is rejected too.
+    pub fn with_on_error(mut self, on_error: OnError) -> Self {
+        self.on_error = on_error;
+        self
+    }
+
+    /// Record where each row came from, for checks after decoding.
+    pub fn with_origins(mut self, origins: bool) -> Self {
+        self.origins = origins;
+        self
     }
 
     /// The builders for a chunk of up to `rows` records.
@@ -123,22 +169,96 @@ impl JsonDecoder {
         &self.arrow
     }
 
-    /// Decodes a chunk of whole records. Errors carry the line, byte
-    /// offset, column and value; the record index is relative to the chunk.
-    pub fn decode(&self, chunk: &Chunk) -> Result<RecordBatch> {
-        match self.framing {
-            Framing::Lines => self.decode_lines(chunk),
-            Framing::Array => self.decode_array(chunk),
+    /// Decodes a chunk of whole records into its good rows and, under the
+    /// reject and null policies, its rejected ones. Errors carry the line,
+    /// byte offset, column and value; the record index is relative to the
+    /// chunk. A broken array (no comma, never closed) fails under every
+    /// policy.
+    pub fn decode(&self, chunk: &Chunk) -> Result<Decoded> {
+        let pass = |careful| match self.framing {
+            Framing::Lines => self.decode_lines(chunk, careful),
+            Framing::Array => self.decode_array(chunk, careful),
+        };
+        let (batch, got) = match pass(false) {
+            Ok(done) => done,
+            Err(Stop::Error(e)) => return Err(e),
+            Err(Stop::Retry) => match pass(true) {
+                Ok(done) => done,
+                Err(Stop::Error(e)) => return Err(e),
+                Err(Stop::Retry) => unreachable!("a careful pass sets bad records aside"),
+            },
+        };
+        Ok(Decoded { batch, rejects: got.rejects, records: got.records, nulled: 0, origins: got.origins })
+    }
+
+    /// Appends one record, or, when it is bad, sets it aside (`careful`: it
+    /// is tried alone first) or stops the pass.
+    #[allow(clippy::too_many_arguments, reason = "one pass's state, shared by both framings")]
+    fn take(
+        &self,
+        chunk: &Chunk,
+        parser: &mut RecordParser,
+        root: &mut Builder,
+        got: &mut Collected,
+        lines: &mut LineCursor<'_>,
+        (start, end): (usize, usize),
+        shown: &[u8],
+        careful: bool,
+    ) -> std::result::Result<(), Stop> {
+        let record = got.records;
+        let text = &chunk.data[start..end];
+        let mut attempt = |root: &mut Builder| parser.append(root, text, &self.options);
+        let failed = if careful {
+            attempt(&mut self.root(1, text.len())).err()
+        } else {
+            match attempt(root) {
+                Ok(()) => None,
+                Err(_) if self.on_error != OnError::Fail => return Err(Stop::Retry),
+                Err(e) => Some(e),
+            }
+        };
+        got.records += 1;
+        let Some(e) = failed else {
+            if careful {
+                attempt(root).map_err(|_| Stop::Error(Error::encode("a record parsed alone but not in its batch")))?;
+            }
+            if self.origins {
+                got.origins.push(Origin { start: start as u32, end: end as u32, record: record as u32 });
+            }
+            return Ok(());
+        };
+        let kind = self.element_error(e.kind, text);
+        let column = self.column_name(&kind, e.column);
+        if self.on_error == OnError::Fail {
+            return Err(Stop::Error(located(chunk, start, record, kind, column, shown)));
+        }
+        let problem = Problem { kind, column, value: Some(show_value(shown)) };
+        got.rejects.push(Reject { location: lines.at(start, record), problems: vec![problem], raw: shown.to_vec() });
+        Ok(())
+    }
+
+    /// simd-json's reason for a second value in an array element is not a
+    /// stable one; two values in one element are a missing comma.
+    fn element_error(&self, kind: ErrorKind, text: &[u8]) -> ErrorKind {
+        match kind {
+            ErrorKind::JsonSyntax(_)
+                if self.framing == Framing::Array && first_value_end(text).is_some_and(|n| n < text.len()) =>
+            {
+                ErrorKind::JsonSyntax(MISSING_COMMA.into())
+            }
+            kind => kind,
         }
     }
 
     /// Whole lines; blank lines are skipped.
-    fn decode_lines(&self, chunk: &Chunk) -> Result<RecordBatch> {
+    fn decode_lines(&self, chunk: &Chunk, careful: bool) -> std::result::Result<(RecordBatch, Collected), Stop> {
         let data = &chunk.data[..];
         let max_rows = bytecount::count(data, b'\n') + 1;
         let mut root = self.root(max_rows, data.len() / 4);
         let mut parser = RecordParser::new(&self.options);
-        let (mut pos, mut record) = (0usize, 0u64);
+        let mut got = Collected::default();
+        let mut lines = LineCursor::new(chunk);
+        let mut pos = 0usize;
         while pos < data.len() {
             let end = memchr::memchr(b'\n', &data[pos..]).map_or(data.len(), |i| pos + i + 1);
             let line = &data[pos..end];
@@ -147,13 +267,10 @@ impl JsonDecoder {
             if line.iter().all(|b| b.is_ascii_whitespace()) {
                 continue;
             }
-            if let Err(e) = parser.append(&mut root, line, &self.options) {
-                let column = self.column_name(&e.kind, e.column);
-                return Err(located(chunk, start, record, e.kind, column, trim_newline(line)));
-            }
-            record += 1;
+            let shown = trim_newline(line);
+            self.take(chunk, &mut parser, &mut root, &mut got, &mut lines, (start, end), shown, careful)?;
         }
-        self.finish(root)
+        Ok((self.finish(root)?, got))
     }
 
     /// Array elements, each ended by a top-level `,` or the closing `]`
@@ -161,39 +278,29 @@ impl JsonDecoder {
     /// array). Every chunk but the last ends right after a comma, and the
     /// last never does, so a chunk that ends without a `]` ends an array
     /// that never closes.
-    fn decode_array(&self, chunk: &Chunk) -> Result<RecordBatch> {
+    fn decode_array(&self, chunk: &Chunk, careful: bool) -> std::result::Result<(RecordBatch, Collected), Stop> {
         let data = &chunk.data[..];
         // Every element is an object, `{}` and a comma at least: a bound on
         // the rows without a second scan.
         let rows = bytecount::count(data, b'{').min(data.len() / 3 + 1);
         let mut root = self.root(rows, data.len() / 4);
         let mut parser = RecordParser::new(&self.options);
+        let mut got = Collected::default();
+        let mut lines = LineCursor::new(chunk);
         let elements = Elements { data, from: 0, first: chunk.seq == 0, done: false, seen: 0 };
-        for (record, span) in elements.enumerate() {
-            let record = record as u64;
+        for span in elements {
             let (start, end) = match span {
                 Ok(span) => span,
                 Err(ArrayError { at, shown, message }) => {
-                    let mut loc = chunk.location(at, record);
+                    let mut loc = chunk.location(at, got.records);
                     loc.value = (shown > 0).then(|| show_value(crate::decode::first_line(&data[at..at + shown])));
-                    return Err(Error::new(ErrorKind::JsonSyntax(message.into())).at(loc));
+                    return Err(Stop::Error(Error::new(ErrorKind::JsonSyntax(message.into())).at(loc)));
                 }
             };
             let element = &data[start..end];
-            if let Err(e) = parser.append(&mut root, element, &self.options) {
-                // simd-json's reason for a second value is not a stable
-                // one; two values in one element are a missing comma.
-                let kind = match e.kind {
-                    ErrorKind::JsonSyntax(_) if first_value_end(element).is_some_and(|n| n < element.len()) => {
-                        ErrorKind::JsonSyntax(MISSING_COMMA.into())
-                    }
-                    kind => kind,
-                };
-                let column = self.column_name(&kind, e.column);
-                return Err(located(chunk, start, record, kind, column, element));
-            }
+            self.take(chunk, &mut parser, &mut root, &mut got, &mut lines, (start, end), element, careful)?;
         }
-        self.finish(root)
+        Ok((self.finish(root)?, got))
     }
 
     fn finish(&self, root: Builder) -> Result<RecordBatch> {

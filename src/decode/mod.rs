@@ -20,6 +20,7 @@ use arrow_buffer::{NullBufferBuilder, ScalarBuffer};
 use arrow_schema::{DataType, TimeUnit};
 
 pub(crate) use self::csv::first_line;
+pub(crate) use self::csv::LineCursor;
 pub use self::csv::{CsvDecoder, Scratch};
 pub use self::json::{Framing, JsonDecoder};
 use self::value::TimestampParser;
@@ -43,6 +44,18 @@ pub struct Decoded {
     pub records: u64,
     /// Values made null under the null policy.
     pub nulled: u64,
+    /// Per row of the batch, where its record is in the chunk (filled
+    /// only when the decoder was asked to, for checks after decoding).
+    pub origins: Vec<Origin>,
+}
+
+/// Where a decoded row came from: its record's bytes in the chunk and its
+/// index among the chunk's records.
+#[derive(Debug, Clone, Copy)]
+pub struct Origin {
+    pub start: u32,
+    pub end: u32,
+    pub record: u32,
 }
 
 /// The timestamp builder's parts, with a builder's append methods.

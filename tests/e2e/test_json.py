@@ -9,6 +9,7 @@ from __future__ import annotations
 import gzip
 import json
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
@@ -548,16 +549,40 @@ def err_param(c: JsonError):
     return pytest.param(c, id=c.id, marks=marks)
 
 
+FAIL = ["--on-error", "fail"]
+
+
+@pytest.mark.parametrize("case", [err_param(c) for c in ERRORS])
+def test_bad_line_is_rejected_and_the_rest_written(case: JsonError, tmp_path):
+    """Under the default reject policy the bad line is set aside, located as
+    the fail policy reports it, and every other line is written."""
+    schema = write_schema(tmp_path / "schema.json", case.schema)
+    src = tmp_path / "input.ndjson"
+    src.write_bytes(case.data())
+    out = tmp_path / "out.parquet"
+    run = convert(src, out, schema=schema, args=NDJSON + case.args + ["--report", tmp_path / "report.json"])
+    assert run.returncode == 0, run.stderr
+    rejects = [json.loads(line) for line in Path(f"{out}.rejects.ndjson").read_text().splitlines()]
+    assert len(rejects) == 1, rejects
+    line, byte, record = case.location()
+    assert (rejects[0]["line"], rejects[0]["byte_offset"], rejects[0]["record"]) == (line, byte, record)
+    assert rejects[0]["problems"][0]["column"] == case.column
+    report = json.loads((tmp_path / "report.json").read_text())
+    assert report["rows_rejected"] == 1 and report["rows_read"] == report["rows_written"] + 1
+    assert pq.read_table(out).num_rows == report["rows_written"]
+
+
 def run_error(case: JsonError, tmp_path, chunk, threads, *, stdin=False, pack=None, name="input.ndjson"):
     schema = write_schema(tmp_path / "schema.json", case.schema)
     data = pack(case.data()) if pack else case.data()
     out = tmp_path / "out.parquet"
     if stdin:
-        run = convert("-", out, schema=schema, args=NDJSON + case.args, chunk=chunk, threads=threads, stdin=data)
+        run = convert("-", out, schema=schema, args=NDJSON + case.args + FAIL, chunk=chunk, threads=threads,
+                      stdin=data)
     else:
         src = tmp_path / name
         src.write_bytes(data)
-        run = convert(src, out, schema=schema, args=NDJSON + case.args, chunk=chunk, threads=threads)
+        run = convert(src, out, schema=schema, args=NDJSON + case.args + FAIL, chunk=chunk, threads=threads)
     assert run.returncode == 1, f"exit code {run.returncode}, stderr:\n{run.stderr}"
     assert leftovers(out) == [], "a failed run left files behind"
     return parse_error(run.stderr)
