@@ -24,8 +24,10 @@ pub const FIXED_OVERHEAD_MB: u64 = 20;
 pub const HEADROOM_PERCENT: u64 = 25;
 /// Peak bytes a worker holds per input byte while decoding and encoding a
 /// chunk. Measured: about 3 on the orders data, 4 on narrow integer columns
-/// (`1,2,3` becomes 8-byte values); 5 leaves room for the allocator.
-pub const WORKING_SET_PER_CHUNK: u64 = 5;
+/// (`1,2,3` becomes 8-byte values), and about 6 when every row of the chunk
+/// is rejected (each reject holds its record, its problems and their
+/// texts until the worker packs them); 7 leaves room for the allocator.
+pub const WORKING_SET_PER_CHUNK: u64 = 7;
 /// Smallest chunk the plan derives (bytes); smaller chunks spend more time on overhead.
 pub const MIN_CHUNK_BYTES: usize = 256 << 10; // 256 KiB
 /// Largest chunk the plan derives (bytes). Measured on the orders data: a

@@ -24,7 +24,7 @@ use crate::decode::{CsvDecoder, Decoded, Framing, JsonDecoder, LineCursor, Scrat
 use crate::encode::{EncodedRowGroup, Encoder};
 use crate::error::{Error, ErrorKind, Problem, Reject, Result};
 use crate::report::{peak_rss_bytes, Report};
-use crate::sink::{ParquetSink, RejectSink};
+use crate::sink::{Packed, ParquetSink, RejectSink};
 use crate::source::Source;
 use crate::spec::{Format, MaxRejects, OnError, Schema, Spec};
 use crate::split::{Chunk, Chunker, CsvSplitter, JsonArraySplitter, Splitter};
@@ -57,9 +57,41 @@ struct Encoded {
     groups: Vec<EncodedRowGroup>,
     /// Rows in the groups (or that would be, when only validating).
     rows: u64,
-    rejects: Vec<Reject>,
+    /// The rejects, packed for the rejects file, or (validation) the
+    /// first of them as they are.
+    rejects: SetAside,
     records: u64,
     nulled: u64,
+}
+
+/// A chunk's rejects on their way to the writer.
+struct SetAside {
+    count: u64,
+    by_code: Vec<(&'static str, u64)>,
+    packed: Option<Packed>,
+    kept: Vec<Reject>,
+}
+
+impl SetAside {
+    /// Counts `rejects` and packs them (`pack`: the source's name) or keeps
+    /// the first `keep`.
+    fn new(mut rejects: Vec<Reject>, pack: Option<&str>, keep: usize) -> Result<Self> {
+        let mut by_code: Vec<(&'static str, u64)> = Vec::new();
+        for p in rejects.iter().flat_map(|r| &r.problems) {
+            let code = p.kind.code();
+            match by_code.iter_mut().find(|(c, _)| *c == code) {
+                Some((_, n)) => *n += 1,
+                None => by_code.push((code, 1)),
+            }
+        }
+        let count = rejects.len() as u64;
+        let packed = match pack {
+            Some(source) if !rejects.is_empty() => Some(Packed::new(source, &rejects)?),
+            _ => None,
+        };
+        rejects.truncate(if pack.is_some() { 0 } else { keep });
+        Ok(SetAside { count, by_code, packed, kept: rejects })
+    }
 }
 
 /// What the writer counted.
@@ -191,7 +223,7 @@ impl Pipeline {
             None => (None, None),
         };
         let mut rejects = match target {
-            Ok(output) => Rejects::File(RejectSink::new(&self.rejects_path(output), &name)),
+            Ok(output) => Rejects::File(RejectSink::new(&self.rejects_path(output))),
             Err(limit) => Rejects::Keep { kept: Vec::new(), limit },
         };
 
@@ -236,11 +268,15 @@ impl Pipeline {
             });
             let (decoder, encoder) = (&decoder, encoder.as_ref());
             let constraints = constraints.as_ref();
+            let set_aside = match target {
+                Ok(_) => (Some(name.as_str()), 0),
+                Err(keep) => (None, keep),
+            };
             s.spawn(move || {
                 pool.scope(|ps| {
                     for _ in 0..self.plan.threads {
                         let (work_rx, done_tx) = (work_rx.clone(), done_tx.clone());
-                        ps.spawn(move |_| work(decoder, constraints, encoder, &work_rx, &done_tx, cancel));
+                        ps.spawn(move |_| work(decoder, constraints, encoder, set_aside, &work_rx, &done_tx, cancel));
                     }
                 });
             });
@@ -314,18 +350,24 @@ impl Pipeline {
                         sink.append(g)?;
                     }
                 }
-                for mut r in encoded.rejects {
-                    r.location.record += tally.read;
-                    for p in &r.problems {
-                        *tally.by_code.entry(p.kind.code().to_string()).or_default() += 1;
-                    }
-                    match rejects {
-                        Rejects::File(file) => file.append(&r)?,
-                        Rejects::Keep { kept, limit } if kept.len() < *limit => kept.push(r),
-                        Rejects::Keep { .. } => {}
-                    }
-                    tally.rejected += 1;
+                let set_aside = encoded.rejects;
+                for (code, n) in set_aside.by_code {
+                    *tally.by_code.entry(code.to_string()).or_default() += n;
                 }
+                match rejects {
+                    Rejects::File(file) => {
+                        if let Some(packed) = &set_aside.packed {
+                            file.append_packed(packed, tally.read)?;
+                        }
+                    }
+                    Rejects::Keep { kept, limit } => {
+                        for mut r in set_aside.kept.into_iter().take(limit.saturating_sub(kept.len())) {
+                            r.location.record += tally.read;
+                            kept.push(r);
+                        }
+                    }
+                }
+                tally.rejected += set_aside.count;
                 tally.read += encoded.records;
                 tally.nulled += encoded.nulled;
                 if let Some(limit @ MaxRejects::Rows(_)) = &self.spec.max_rejects {
@@ -371,10 +413,12 @@ impl Decoder {
 }
 
 /// A worker: decode, release the input pages, encode, hand to the writer.
+#[allow(clippy::too_many_arguments, reason = "the worker's whole context")]
 fn work(
     decoder: &Decoder,
     constraints: Option<&Constraints<'_>>,
     encoder: Option<&Encoder>,
+    set_aside: (Option<&str>, usize),
     work_rx: &crossbeam_channel::Receiver<Chunk>,
     done_tx: &crossbeam_channel::Sender<Done>,
     cancel: &AtomicBool,
@@ -393,7 +437,8 @@ fn work(
         let result = decoded.and_then(|d| {
             let groups = encoder.map(|e| e.encode(&d.batch)).transpose()?.unwrap_or_default();
             let rows = d.batch.num_rows() as u64;
-            Ok(Encoded { groups, rows, rejects: d.rejects, records: d.records, nulled: d.nulled })
+            let rejects = SetAside::new(d.rejects, set_aside.0, set_aside.1)?;
+            Ok(Encoded { groups, rows, rejects, records: d.records, nulled: d.nulled })
         });
         let done = Done { seq: chunk.seq, bytes: chunk.data.len() as u64, result };
         if done_tx.send(done).is_err() {

@@ -31,7 +31,7 @@ pub struct ParquetSink {
 
 mod rejects;
 
-pub use self::rejects::RejectSink;
+pub use self::rejects::{Packed, RejectSink};
 
 /// Deletes the temporary file unless the sink completed.
 struct TempPath(Option<PathBuf>);

@@ -143,3 +143,35 @@ def test_200mb_ndjson_under_128mb(big_ndjson, how, tmp_path):
     assert n > 0 and last[-n:] == want[-n:]
     out.unlink()
     assert leftovers(out) == []
+
+
+@pytest.mark.parametrize("how", ["convert_2_threads", "validate_2_threads"])
+def test_200mb_all_rejected_under_128mb(big_csv, how, tmp_path):
+    """Every row rejected (a schema that reads the category column as int64):
+    the rejects travel through the pipeline bounded like the rows do."""
+    path, _, rows, _ = big_csv
+    columns = [dict(c) for c in orders.schema()["columns"]]
+    for c in columns:
+        if c["name"] == "category":
+            c["type"] = "int64"
+    schema = write_schema(tmp_path / "schema.json", {"columns": columns})
+    out = tmp_path / "out.parquet"
+    report = tmp_path / "report.json"
+    if how.startswith("convert"):
+        cmd = [str(BIN), "convert", str(path), "--schema", str(schema), "-o", str(out), "--memory", str(BUDGET_MB),
+               "--threads", "2", "--report", str(report), "--quiet"]
+    else:
+        cmd = [str(BIN), "validate", str(path), "--schema", str(schema), "--memory", str(BUDGET_MB),
+               "--threads", "2", "--json"]
+    code, peak, stderr = run_measured(cmd, workdir=tmp_path)
+    assert peak < BUDGET_BYTES, f"peak RSS {peak / 2**20:.1f} MiB over the {BUDGET_MB} MB budget"
+    if how.startswith("convert"):
+        assert code == 0, stderr
+        rep = json.loads(report.read_text())
+        assert rep["rows_read"] == rows and rep["rows_rejected"] == rows and rep["rows_written"] == 0
+        assert rep["rejects_by_code"] == {"type-error": rows}
+        rejects = out.parent / f"{out.name}.rejects.ndjson"
+        with open(rejects) as f:
+            assert sum(1 for _ in f) == rows
+    else:
+        assert code == 1, stderr
