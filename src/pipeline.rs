@@ -20,7 +20,7 @@ use arrow_select::nullif::nullif;
 use crossbeam_channel::{bounded, unbounded};
 
 use crate::budget::Plan;
-use crate::decode::{CsvDecoder, Decoded, Framing, JsonDecoder, LineCursor, Scratch};
+use crate::decode::{trim_line_end, CsvDecoder, Decoded, Framing, JsonDecoder, LineCursor, Scratch};
 use crate::encode::{EncodedRowGroup, Encoder};
 use crate::error::{Error, ErrorKind, Problem, Reject, Result};
 use crate::report::{peak_rss_bytes, Report};
@@ -517,10 +517,4 @@ impl Constraints<'_> {
         d.batch = RecordBatch::try_new(d.batch.schema(), columns).map_err(Error::encode)?;
         Ok(d)
     }
-}
-
-/// A raw record without its line break.
-fn trim_line_end(raw: &[u8]) -> &[u8] {
-    let end = raw.iter().rposition(|b| !matches!(b, b'\r' | b'\n')).map_or(0, |i| i + 1);
-    &raw[..end]
 }

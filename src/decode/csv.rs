@@ -336,7 +336,7 @@ impl CsvDecoder {
 }
 
 /// A raw record without its line break.
-fn trim_line_end(raw: &[u8]) -> &[u8] {
+pub(crate) fn trim_line_end(raw: &[u8]) -> &[u8] {
     let end = raw.iter().rposition(|b| !matches!(b, b'\r' | b'\n')).map_or(0, |i| i + 1);
     &raw[..end]
 }

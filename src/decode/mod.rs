@@ -20,7 +20,7 @@ use arrow_buffer::{NullBufferBuilder, ScalarBuffer};
 use arrow_schema::{DataType, TimeUnit};
 
 pub(crate) use self::csv::first_line;
-pub(crate) use self::csv::LineCursor;
+pub(crate) use self::csv::{trim_line_end, LineCursor};
 pub use self::csv::{CsvDecoder, Scratch};
 pub use self::json::{Framing, JsonDecoder};
 use self::value::TimestampParser;

@@ -90,3 +90,25 @@ def parse_error(stderr: str) -> dict:
     d["line"], d["byte"], d["record"] = int(d["line"]), int(d["byte"]), int(d["record"])
     d["text"] = lines[0]
     return d
+
+
+def rust_debug(s: str) -> str:
+    """A string as Rust's `{:?}` prints it (the error's value)."""
+    out = ['"']
+    for ch in s:
+        if ch in '"\\':
+            out.append("\\" + ch)
+        elif ch == "\n":
+            out.append("\\n")
+        elif ch == "\r":
+            out.append("\\r")
+        elif ch == "\t":
+            out.append("\\t")
+        elif ch == "\0":
+            out.append("\\0")
+        elif ord(ch) < 0x20 or ord(ch) == 0x7F:
+            out.append(f"\\u{{{ord(ch):x}}}")
+        else:
+            out.append(ch)
+    out.append('"')
+    return "".join(out)

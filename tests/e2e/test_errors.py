@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers import THREADS, chunk_sizes, convert, leftovers, parse_error, read_rows, write_schema
+from helpers import THREADS, chunk_sizes, convert, leftovers, parse_error, read_rows, rust_debug, write_schema
 from reference import INT_RANGES, Dialect, expected_rows, record_lengths
 
 PARSE = "value does not parse as {}"
@@ -51,28 +51,6 @@ def good_row(i: int, quotes: bool = True) -> str:
     else:
         name = f'"name {i}, with ""comma"""'
     return f"{i},{name},{i}.25,2024-01-01T00:00:{i % 60:02d}+05:30,{i % 100},{i * 1000},true,C{i}"
-
-
-def rust_debug(s: str) -> str:
-    """A string as Rust's `{:?}` prints it (the error's value)."""
-    out = ['"']
-    for ch in s:
-        if ch in '"\\':
-            out.append("\\" + ch)
-        elif ch == "\n":
-            out.append("\\n")
-        elif ch == "\r":
-            out.append("\\r")
-        elif ch == "\t":
-            out.append("\\t")
-        elif ch == "\0":
-            out.append("\\0")
-        elif ord(ch) < 0x20 or ord(ch) == 0x7F:
-            out.append(f"\\u{{{ord(ch):x}}}")
-        else:
-            out.append(ch)
-    out.append('"')
-    return "".join(out)
 
 
 @dataclass

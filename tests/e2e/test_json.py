@@ -17,7 +17,7 @@ import zstandard
 
 import orders
 from cases import TS_VALUES, cols, crlf
-from helpers import THREADS, chunk_sizes, convert, leftovers, parse_error, temp_files, write_schema
+from helpers import THREADS, chunk_sizes, convert, leftovers, parse_error, rust_debug, temp_files, write_schema
 from json_reference import expected_json_rows, longest_line, normalise_json_table
 from reference import INT_RANGES
 
@@ -415,22 +415,6 @@ def good_line(i: int) -> str:
     return json.dumps({"id": i, "name": f"name {i}, \"quoted\" é", "small": i % 200,
                        "addr": {"city": "Zürich", "codes": [i % 100, -1]},
                        "ts": f"2024-01-01T00:00:{i % 60:02d}+05:30", "flag": i % 2 == 0}, ensure_ascii=False)
-
-
-def rust_debug(s: str) -> str:
-    """A string as Rust's `{:?}` prints it (how the error shows the line)."""
-    out = ['"']
-    for ch in s:
-        if ch in '"\\':
-            out.append("\\" + ch)
-        elif ch in "\n\r\t\0":
-            out.append({"\n": "\\n", "\r": "\\r", "\t": "\\t", "\0": "\\0"}[ch])
-        elif ord(ch) < 0x20 or ord(ch) == 0x7F:
-            out.append(f"\\u{{{ord(ch):x}}}")
-        else:
-            out.append(ch)
-    out.append('"')
-    return "".join(out)
 
 
 @dataclass
