@@ -117,3 +117,19 @@ fn a_bom_inside_the_data_is_kept_at_every_chunk_boundary() {
     let s = batch.column(0).as_string::<i32>();
     assert_eq!((s.value(0), s.value(1)), ("\u{feff}a", "\u{feff}b"));
 }
+
+#[test]
+fn a_bom_after_the_start_is_data_in_every_dialect() {
+    // The input's own BOM is skipped; a later one, after blank lines, is a
+    // value's first character, for the fast path and for csv-core alike.
+    let text = "\u{FEFF}\n\n\u{FEFF}v,1\n\n\u{FEFF}w,2\n";
+    let schema = r#"{"columns": [{"name": "s", "type": "string"}, {"name": "n", "type": "int64"}]}"#;
+    for escape in [None, Some(b'\\')] {
+        let mut case = Case::new(text, schema);
+        case.options.has_header = false;
+        case.options.escape = escape;
+        let batch = case.converts();
+        let s = batch.column(0).as_string::<i32>();
+        assert_eq!((s.value(0), s.value(1)), ("\u{FEFF}v", "\u{FEFF}w"), "escape {escape:?}");
+    }
+}

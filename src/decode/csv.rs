@@ -404,8 +404,9 @@ impl<'a> Tokenizer<'a> {
                 }
                 None => {
                     scratch.cells.truncate(first_cell);
+                    let fresh = self.rdr.is_none();
                     let rdr = self.rdr.get_or_insert_with(|| reader(self.options));
-                    self.pos = read_with_csv_core(rdr, data, start, scratch);
+                    self.pos = read_with_csv_core(rdr, data, start, fresh, scratch);
                     let raw = trim_line_end(&data[start..self.pos]);
                     if memchr::memchr(quote, raw).is_some() {
                         if let Err(kind) = check_quotes(raw, self.options) {
@@ -459,7 +460,7 @@ impl<'a> LineCursor<'a> {
 /// Reads the record that starts at `start` with csv-core, appending its
 /// fields to the scratch cells (as unescaped text). Returns the end of the
 /// record, past the line break that ends it.
-fn read_with_csv_core(rdr: &mut Reader, data: &[u8], start: usize, scratch: &mut Scratch) -> usize {
+fn read_with_csv_core(rdr: &mut Reader, data: &[u8], start: usize, fresh: bool, scratch: &mut Scratch) -> usize {
     if scratch.out.len() < 4096 {
         scratch.out.resize(4096, 0);
     }
@@ -469,9 +470,9 @@ fn read_with_csv_core(rdr: &mut Reader, data: &[u8], start: usize, scratch: &mut
     let (mut pos, mut out_len, mut nends) = (start, 0, 0);
     loop {
         // csv-core drops a UTF-8 BOM at the start of its first input; the
-        // chunker already dropped the file's, and one at the start of a
-        // later chunk is data. Feeding a lone first byte keeps it.
-        let input = if pos == 0 { &data[..data.len().min(1)] } else { &data[pos..] };
+        // chunker already dropped the file's, and one anywhere later is
+        // data. Feeding a fresh reader a lone first byte keeps it.
+        let input = if fresh && pos == start { &data[pos..(pos + 1).min(data.len())] } else { &data[pos..] };
         let (res, nin, nout, nend) = rdr.read_record(input, &mut scratch.out[out_len..], &mut scratch.ends[nends..]);
         pos += nin;
         out_len += nout;
