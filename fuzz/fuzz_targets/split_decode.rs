@@ -168,26 +168,41 @@ fn mixed_schema() -> Schema {
         .expect("a valid schema")
 }
 
-/// The longest record as the splitter delimits records: a line break
-/// outside quotes ends one; inside quotes, the escape character (if any)
-/// hides the next byte. With a chunk at least this long, every cut succeeds.
+/// The longest record as the splitter delimits records, which is as
+/// csv-core reads them: an LF outside a quoted field ends one; inside one,
+/// the escape character (if any) hides the next byte. With a chunk at least
+/// this long, every cut succeeds.
 fn longest_record(csv: &[u8], options: &CsvOptions) -> usize {
+    // Records as csv-core reads them: a quote opens a quoted field only at
+    // the field's start; elsewhere it is text, and text after a closing
+    // quote continues the field.
+    #[derive(PartialEq)]
+    enum S {
+        FieldStart,
+        Unquoted,
+        Quoted,
+        AfterQuote,
+    }
     let csv = csv.strip_prefix(BOM).unwrap_or(csv);
-    let (mut longest, mut start, mut in_quotes, mut i) = (0, 0, false, 0);
+    let (mut longest, mut start, mut s, mut i) = (0, 0, S::FieldStart, 0);
     while i < csv.len() {
         let b = csv[i];
-        if in_quotes {
-            if Some(b) == options.escape {
+        s = match s {
+            S::Quoted if Some(b) == options.escape && b != options.quote => {
                 i += 1;
-            } else if b == options.quote {
-                in_quotes = false;
+                S::Quoted
             }
-        } else if b == options.quote {
-            in_quotes = true;
-        } else if b == b'\n' {
-            longest = longest.max(i + 1 - start);
-            start = i + 1;
-        }
+            S::Quoted if b == options.quote => S::AfterQuote,
+            S::Quoted => S::Quoted,
+            S::FieldStart | S::AfterQuote if b == options.quote => S::Quoted,
+            _ if b == options.delimiter || b == b'\r' => S::FieldStart,
+            _ if b == b'\n' => {
+                longest = longest.max(i + 1 - start);
+                start = i + 1;
+                S::FieldStart
+            }
+            _ => S::Unquoted,
+        };
         i += 1;
     }
     longest.max(csv.len() - start)
