@@ -15,12 +15,11 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use arrow_array::{ArrayRef, BooleanArray, RecordBatch};
-use arrow_select::filter::filter;
 use arrow_select::nullif::nullif;
 use crossbeam_channel::{bounded, unbounded};
 
 use crate::budget::Plan;
-use crate::decode::{trim_line_end, CsvDecoder, Decoded, Framing, JsonDecoder, LineCursor, Scratch};
+use crate::decode::{keep_rows, trim_line_end, CsvDecoder, Decoded, Framing, JsonDecoder, LineCursor, Scratch};
 use crate::encode::{EncodedRowGroup, Encoder};
 use crate::error::{Error, ErrorKind, Problem, Reject, Result};
 use crate::report::{peak_rss_bytes, Report};
@@ -167,8 +166,9 @@ impl Pipeline {
     ) -> Result<(Report, Vec<Reject>)> {
         let output = target.ok();
         let name = source.name().to_string();
-        let validator = Validator::new(self.spec.schema.as_ref().unwrap_or(&Schema { columns: Vec::new() }))?;
-        let check = !validator.is_empty();
+        // The schema's constraints, when it has any.
+        let validator = self.spec.schema.as_ref().map(Validator::new).transpose()?.filter(|v| !v.is_empty());
+        let check = validator.is_some();
         // With constraints to check after decoding, the decoder sets bad
         // records aside under every policy, so that the first bad record in
         // input order is the one a failing run reports, whichever check
@@ -241,9 +241,9 @@ impl Pipeline {
             .build()
             .map_err(|e| Error::spec(format!("cannot start {} worker threads: {e}", self.plan.threads)))?;
 
-        let constraints = check.then(|| Constraints {
-            validator: &validator,
-            schema: self.spec.schema.as_ref().expect("constraints come with a schema"),
+        let constraints = validator.as_ref().zip(self.spec.schema.as_ref()).map(|(validator, schema)| Constraints {
+            validator,
+            schema,
             on_error: self.spec.on_error,
         });
         let (tally, bytes_read) = std::thread::scope(|s| {
@@ -506,14 +506,7 @@ impl Constraints<'_> {
         for (c, mask) in nulls {
             columns[c] = nullif(&columns[c], &BooleanArray::from(mask)).map_err(Error::encode)?;
         }
-        if keep.contains(&false) {
-            let keep = BooleanArray::from(keep);
-            columns = columns
-                .iter()
-                .map(|c| filter(c, &keep))
-                .collect::<std::result::Result<_, _>>()
-                .map_err(Error::encode)?;
-        }
+        let columns = keep_rows(columns, keep)?;
         d.batch = RecordBatch::try_new(d.batch.schema(), columns).map_err(Error::encode)?;
         Ok(d)
     }

@@ -4,13 +4,12 @@
 
 use std::sync::Arc;
 
-use arrow_array::{ArrayRef, BooleanArray, RecordBatch};
+use arrow_array::{ArrayRef, RecordBatch};
 use arrow_schema::SchemaRef;
-use arrow_select::filter::filter;
 use csv_core::{ReadRecordResult, Reader, ReaderBuilder, Terminator};
 
 use super::fields::{split_record, Specials, UNESCAPED};
-use super::{CellError, ColumnBuilder, Decoded, FieldError, Origin};
+use super::{keep_rows, CellError, ColumnBuilder, Decoded, FieldError, Origin};
 use crate::error::{show_value, Error, ErrorKind, Location, Problem, Reject, Result};
 use crate::spec::{type_name, CsvOptions, OnError, Schema};
 use crate::split::{check_quotes, Chunk};
@@ -248,12 +247,7 @@ impl CsvDecoder {
             for r in rejected_rows {
                 keep[r] = false;
             }
-            let keep = BooleanArray::from(keep);
-            columns = columns
-                .iter()
-                .map(|c| filter(c, &keep))
-                .collect::<std::result::Result<_, _>>()
-                .map_err(Error::encode)?;
+            columns = keep_rows(columns, keep)?;
         }
         let batch = RecordBatch::try_new(Arc::clone(&self.arrow), columns).map_err(Error::encode)?;
         Ok(Decoded { batch, rejects, records, nulled, origins })

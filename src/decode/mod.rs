@@ -49,6 +49,15 @@ pub struct Decoded {
     pub origins: Vec<Origin>,
 }
 
+/// `columns` without the rows whose `keep` entry is false (rejected rows).
+pub(crate) fn keep_rows(columns: Vec<ArrayRef>, keep: Vec<bool>) -> crate::Result<Vec<ArrayRef>> {
+    if !keep.contains(&false) {
+        return Ok(columns);
+    }
+    let keep = arrow_array::BooleanArray::from(keep);
+    columns.iter().map(|c| arrow_select::filter::filter(c, &keep).map_err(crate::Error::encode)).collect()
+}
+
 /// Where a decoded row came from: its record's bytes in the chunk and its
 /// index among the chunk's records.
 #[derive(Debug, Clone, Copy)]
