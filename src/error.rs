@@ -95,6 +95,9 @@ pub enum ErrorKind {
     /// A value breaks one of its column's constraints, named as in
     /// `minimum 0`, `pattern ^[A-Z]{2}$`, `enum`, `max_length 20`, `required`.
     Constraint { constraint: String },
+    /// A transform expression failed on this row (a cast that does not
+    /// parse, a division by zero): the expression and the reason.
+    Transform { expression: String, reason: String },
 }
 
 impl ErrorKind {
@@ -119,6 +122,7 @@ impl ErrorKind {
             ErrorKind::TooManyRejects { .. } => "too-many-rejects",
             ErrorKind::TooDeep { .. } => "too-deep",
             ErrorKind::Constraint { .. } => "constraint-error",
+            ErrorKind::Transform { .. } => "transform-error",
         }
     }
 
@@ -138,6 +142,7 @@ impl ErrorKind {
                 | ErrorKind::UnknownField
                 | ErrorKind::TooDeep { .. }
                 | ErrorKind::Constraint { .. }
+                | ErrorKind::Transform { .. }
         )
     }
 }
@@ -229,6 +234,7 @@ impl fmt::Display for ErrorKind {
                 "JSON record is nested deeper than {limit} levels (the record itself is level 1); raise --max-depth"
             ),
             ErrorKind::Constraint { constraint } => write!(f, "value violates constraint {constraint}"),
+            ErrorKind::Transform { expression, reason } => write!(f, "transform {expression:?} failed: {reason}"),
         }
     }
 }
