@@ -47,6 +47,7 @@ pub mod sink;
 pub mod source;
 pub mod spec;
 pub mod split;
+pub mod transform;
 pub mod validate;
 
 pub use budget::{Budget, Plan};
