@@ -7,8 +7,10 @@
 use arrow_arith::boolean::{and, and_kleene, and_not, is_not_null, is_null, not, or_kleene};
 use arrow_arith::numeric;
 use arrow_array::cast::AsArray;
-use arrow_array::types::{Float32Type, Float64Type};
-use arrow_array::{new_null_array, Array, ArrayRef, BooleanArray, Datum, Int64Array, RecordBatch, UInt32Array};
+use arrow_array::types::Float64Type;
+use arrow_array::{
+    new_null_array, Array, ArrayRef, BooleanArray, Datum, Int64Array, RecordBatch, StringArray, UInt32Array,
+};
 use arrow_buffer::{BooleanBuffer, BooleanBufferBuilder};
 use arrow_cast::{cast_with_options, display::array_value_to_string, CastOptions};
 use arrow_ord::cmp;
@@ -252,7 +254,7 @@ impl Eval<'_> {
                     vals.push(v);
                     f.extend(af);
                 }
-                let (out, ff) = functions::eval(func, &vals, &node.data_type, n)?;
+                let (out, ff) = functions::eval(func, &vals, n)?;
                 f.extend(ff);
                 (out, f)
             }
@@ -355,22 +357,40 @@ impl Eval<'_> {
     }
 }
 
-/// arrow-cast with nulls for what does not convert; floats round half away
-/// from zero when they become integers, as DuckDB's do (arrow truncates).
+/// arrow-cast with nulls for what does not convert, brought closer to
+/// DuckDB's casts: numbers round half away from zero when they become
+/// integers (arrow truncates), and text may have spaces around the value
+/// and a fraction when it becomes an integer (`' 1.5 '` is 2).
 pub(crate) fn cast(a: &dyn Array, to: &DataType) -> Result<ArrayRef> {
     let options = CastOptions { safe: true, ..Default::default() };
-    if is_float(a.data_type()) && is_integer(to) {
-        let rounded: ArrayRef = match a.data_type() {
-            DataType::Float32 => Arc::new(a.as_primitive::<Float32Type>().unary::<_, Float32Type>(f32::round)),
-            _ => Arc::new(
-                arrow_cast::cast(a, &DataType::Float64)?
-                    .as_primitive::<Float64Type>()
-                    .unary::<_, Float64Type>(f64::round),
-            ),
+    let from = a.data_type();
+    if (is_float(from) || matches!(from, DataType::Decimal128(..))) && is_integer(to) {
+        let rounded = match from {
+            DataType::Float32 | DataType::Float64 => {
+                let f = arrow_cast::cast(a, &DataType::Float64)?;
+                Arc::new(f.as_primitive::<Float64Type>().unary::<_, Float64Type>(f64::round)) as ArrayRef
+            }
+            _ => functions::round(a, 0)?,
         };
         return cast_with_options(&rounded, to, &options);
     }
-    cast_with_options(a, to, &options)
+    let out = cast_with_options(a, to, &options)?;
+    if from != &DataType::Utf8 || out.null_count() == a.null_count() || matches!(to, DataType::Utf8) {
+        return Ok(out);
+    }
+    // The slow path, only for batches where some text did not convert.
+    let trimmed: StringArray = a.as_string::<i32>().iter().map(|s| s.map(str::trim)).collect();
+    let mut out = fill_nulls(out, cast_with_options(&trimmed, to, &options)?)?;
+    if is_integer(to) && out.null_count() > a.null_count() {
+        let as_float = cast_with_options(&trimmed, &DataType::Float64, &options)?;
+        out = fill_nulls(out, cast(&as_float, to)?)?;
+    }
+    Ok(out)
+}
+
+/// `a`, with its nulls taken from `b`.
+fn fill_nulls(a: ArrayRef, b: ArrayRef) -> Result<ArrayRef> {
+    zip(&is_null(&a)?, &b, &a)
 }
 
 /// The rows where a strict cast turned a value into null.

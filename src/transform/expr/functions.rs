@@ -8,7 +8,7 @@ use std::sync::Arc;
 use arrow_arith::temporal::{date_part, DatePart};
 use arrow_array::builder::StringBuilder;
 use arrow_array::cast::AsArray;
-use arrow_array::types::{Date32Type, Decimal128Type, Float64Type, Int64Type};
+use arrow_array::types::{Decimal128Type, Float64Type, Int64Type};
 use arrow_array::{Array, ArrayRef, Float64Array, Int64Array, PrimitiveArray, StringArray};
 use arrow_schema::{ArrowError, DataType, TimeUnit};
 use chrono::{Datelike, NaiveDate};
@@ -150,14 +150,13 @@ pub(crate) fn compile(name: &str, mut args: Vec<Node>) -> std::result::Result<No
             let part =
                 literal_str(&part).ok_or("date_trunc()'s first argument must be a constant string like 'month'")?;
             let unit = trunc_unit(&part)?;
-            let out = match (&x.data_type, unit) {
-                (DataType::Date32, Trunc::Second | Trunc::Minute | Trunc::Hour) => {
-                    DataType::Timestamp(TimeUnit::Microsecond, None)
-                }
-                (DataType::Date32, _) => DataType::Date32,
-                (DataType::Timestamp(..), _) => x.data_type.clone(),
-                (t, _) => return Err(format!("date_trunc() needs a DATE or TIMESTAMP, got {}", sql_name(t))),
+            // DuckDB truncates a DATE as a TIMESTAMP and returns one.
+            let x = match &x.data_type {
+                DataType::Date32 => cast_to(x, &DataType::Timestamp(TimeUnit::Microsecond, None), true)?,
+                DataType::Timestamp(..) => x,
+                t => return Err(format!("date_trunc() needs a DATE or TIMESTAMP, got {}", sql_name(t))),
             };
+            let out = x.data_type.clone();
             let nullable = x.nullable;
             Ok(node_kind_call(Func::DateTrunc(unit), vec![x], out, nullable))
         }
@@ -342,7 +341,7 @@ fn rewrap(like: &Val, a: ArrayRef) -> Val {
 }
 
 /// Evaluates a call; `n` is the batch's row count.
-pub(crate) fn eval(func: &Func, args: &[Val], out: &DataType, n: usize) -> Result<(Val, Vec<Failure>)> {
+pub(crate) fn eval(func: &Func, args: &[Val], n: usize) -> Result<(Val, Vec<Failure>)> {
     let all_scalar = args.iter().all(Val::is_scalar);
     let rows = if all_scalar { 1 } else { n };
     let none = vec![];
@@ -405,7 +404,7 @@ pub(crate) fn eval(func: &Func, args: &[Val], out: &DataType, n: usize) -> Resul
         Func::RegexpReplace { regex, global, case_insensitive } => {
             regexp_replace(args, regex.as_deref(), *global, *case_insensitive, rows, all_scalar)?
         }
-        Func::DateTrunc(unit) => (args[0].map(|a| date_trunc(a, *unit, out))?, none),
+        Func::DateTrunc(unit) => (args[0].map(|a| date_trunc(a, *unit))?, none),
         Func::DatePart(Part::Arrow(p)) => {
             (args[0].map(|a| arrow_cast::cast(&date_part(a, *p)?, &DataType::Int64))?, none)
         }
@@ -533,15 +532,9 @@ fn trunc_days(days: i64, unit: Trunc) -> i64 {
     first.map_or(days, |f| (f - epoch).num_days())
 }
 
-fn date_trunc(a: &dyn Array, unit: Trunc, out: &DataType) -> Result<ArrayRef> {
+/// Truncates a timestamp (in UTC when it has a zone).
+fn date_trunc(a: &dyn Array, unit: Trunc) -> Result<ArrayRef> {
     match a.data_type() {
-        DataType::Date32 => {
-            if matches!(out, DataType::Timestamp(..)) {
-                return arrow_cast::cast(a, out);
-            }
-            let d = a.as_primitive::<Date32Type>();
-            Ok(Arc::new(d.unary::<_, Date32Type>(|v| trunc_days(v as i64, unit) as i32)))
-        }
         DataType::Timestamp(tu, _) => {
             let per_second: i64 = match tu {
                 TimeUnit::Second => 1,
@@ -591,7 +584,7 @@ fn epoch(a: &dyn Array) -> Result<ArrayRef> {
 }
 
 /// Half away from zero, as DuckDB rounds.
-fn round(a: &dyn Array, digits: i64) -> Result<ArrayRef> {
+pub(crate) fn round(a: &dyn Array, digits: i64) -> Result<ArrayRef> {
     match a.data_type() {
         DataType::Float64 => {
             let scale = 10f64.powi(digits.clamp(-308, 308) as i32);

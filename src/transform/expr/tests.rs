@@ -207,6 +207,9 @@ fn case_coalesce_cast() {
     assert_eq!(texts("CAST(f AS DECIMAL(5,1))"), t(&[Some("1.5"), Some("-2.3"), Some("0.0"), None]));
     assert_eq!(texts("TRY_CAST(s AS INT)"), t(&[None, Some("12"), None, None]));
     assert_eq!(texts("CAST('2024-02-03' AS DATE)"), t(&[Some("2024-02-03"); 4]));
+    // As DuckDB: spaces around a number, and a fraction rounded for an integer.
+    assert_eq!(texts("CAST(' 12 ' AS INTEGER) + CAST('1.5' AS INTEGER) + CAST(-2.5 AS INT)"), t(&[Some("11"); 4]));
+    assert_eq!(texts("CAST(dec AS BIGINT)"), t(&[Some("11"), Some("-3"), Some("0"), None]));
 }
 
 #[test]
@@ -236,9 +239,16 @@ fn string_functions() {
 
 #[test]
 fn date_and_number_functions() {
-    assert_eq!(texts("date_trunc('month', d)"), t(&[Some("2024-03-01"), Some("1970-01-01"), Some("1969-12-01"), None]));
-    assert_eq!(compile("date_trunc('month', d)").data_type(), &DataType::Date32);
-    assert_eq!(texts("date_trunc('week', d)"), t(&[Some("2024-03-11"), Some("1969-12-29"), Some("1969-12-29"), None]));
+    let midnight = |d: &str| Some(format!("{d}T00:00:00"));
+    assert_eq!(
+        texts("date_trunc('month', d)"),
+        vec![midnight("2024-03-01"), midnight("1970-01-01"), midnight("1969-12-01"), None]
+    );
+    assert_eq!(compile("date_trunc('month', d)").data_type(), &DataType::Timestamp(TimeUnit::Microsecond, None));
+    assert_eq!(
+        texts("date_trunc('week', d)"),
+        vec![midnight("2024-03-11"), midnight("1969-12-29"), midnight("1969-12-29"), None]
+    );
     assert_eq!(texts("date_trunc('hour', ts)")[0].as_deref(), Some("2024-03-15T13:00:00"));
     assert_eq!(texts("date_trunc('year', ts)")[2].as_deref(), Some("1969-01-01T00:00:00"));
     assert_eq!(texts("date_trunc('quarter', ts)")[0].as_deref(), Some("2024-01-01T00:00:00"));
