@@ -358,9 +358,10 @@ impl Eval<'_> {
 }
 
 /// arrow-cast with nulls for what does not convert, brought closer to
-/// DuckDB's casts: numbers round half away from zero when they become
-/// integers (arrow truncates), and text may have spaces around the value
-/// and a fraction when it becomes an integer (`' 1.5 '` is 2).
+/// DuckDB's casts: numbers round when they become integers (arrow
+/// truncates), floats half to even and decimals half away from zero; text
+/// may have spaces around the value, and a fraction when it becomes an
+/// integer (`' 2.5 '` is 3, read as a decimal).
 pub(crate) fn cast(a: &dyn Array, to: &DataType) -> Result<ArrayRef> {
     let options = CastOptions { safe: true, ..Default::default() };
     let from = a.data_type();
@@ -368,7 +369,7 @@ pub(crate) fn cast(a: &dyn Array, to: &DataType) -> Result<ArrayRef> {
         let rounded = match from {
             DataType::Float32 | DataType::Float64 => {
                 let f = arrow_cast::cast(a, &DataType::Float64)?;
-                Arc::new(f.as_primitive::<Float64Type>().unary::<_, Float64Type>(f64::round)) as ArrayRef
+                Arc::new(f.as_primitive::<Float64Type>().unary::<_, Float64Type>(f64::round_ties_even)) as ArrayRef
             }
             _ => functions::round(a, 0)?,
         };
@@ -381,6 +382,16 @@ pub(crate) fn cast(a: &dyn Array, to: &DataType) -> Result<ArrayRef> {
     // The slow path, only for batches where some text did not convert.
     let trimmed: StringArray = a.as_string::<i32>().iter().map(|s| s.map(str::trim)).collect();
     let mut out = fill_nulls(out, cast_with_options(&trimmed, to, &options)?)?;
+    if matches!(to, DataType::Timestamp(..)) && out.null_count() > a.null_count() {
+        // `2024-01-01 10:00`: DuckDB takes a time without seconds, arrow does not.
+        let with_seconds: StringArray =
+            trimmed.iter().map(|s| s.map(|s| if s.len() == 16 { format!("{s}:00") } else { s.to_owned() })).collect();
+        out = fill_nulls(out, cast_with_options(&with_seconds, to, &options)?)?;
+    }
+    if is_integer(to) && out.null_count() > a.null_count() {
+        let as_decimal = cast_with_options(&trimmed, &DataType::Decimal128(38, 10), &options)?;
+        out = fill_nulls(out, cast(&as_decimal, to)?)?;
+    }
     if is_integer(to) && out.null_count() > a.null_count() {
         let as_float = cast_with_options(&trimmed, &DataType::Float64, &options)?;
         out = fill_nulls(out, cast(&as_float, to)?)?;

@@ -203,12 +203,16 @@ fn case_coalesce_cast() {
     assert_eq!(texts("coalesce(i, j, 42)"), t(&[Some("1"), Some("-7"), Some("0"), Some("42")]));
     assert_eq!(texts("nullif(i, 0)"), t(&[Some("1"), Some("-7"), None, None]));
     assert_eq!(texts("CAST(i AS VARCHAR)"), t(&[Some("1"), Some("-7"), Some("0"), None]));
+    // Floats round half to even, as DuckDB's casts do.
     assert_eq!(texts("f::INTEGER"), t(&[Some("2"), Some("-2"), Some("0"), None]));
+    assert_eq!(texts("CAST(f * 3 AS INTEGER)"), t(&[Some("4"), Some("-7"), Some("0"), None]));
     assert_eq!(texts("CAST(f AS DECIMAL(5,1))"), t(&[Some("1.5"), Some("-2.3"), Some("0.0"), None]));
     assert_eq!(texts("TRY_CAST(s AS INT)"), t(&[None, Some("12"), None, None]));
     assert_eq!(texts("CAST('2024-02-03' AS DATE)"), t(&[Some("2024-02-03"); 4]));
     // As DuckDB: spaces around a number, and a fraction rounded for an integer.
-    assert_eq!(texts("CAST(' 12 ' AS INTEGER) + CAST('1.5' AS INTEGER) + CAST(-2.5 AS INT)"), t(&[Some("11"); 4]));
+    assert_eq!(texts("CAST(' 12 ' AS INTEGER) + CAST('2.5' AS INTEGER) + CAST(-2.5 AS INT)"), t(&[Some("12"); 4]));
+    assert_eq!(texts("CAST('0.5e1' AS INTEGER)"), t(&[Some("5"); 4]));
+    assert_eq!(texts("CAST('2024-01-01 10:00' AS TIMESTAMP)")[0].as_deref(), Some("2024-01-01T10:00:00"));
     assert_eq!(texts("CAST(dec AS BIGINT)"), t(&[Some("11"), Some("-3"), Some("0"), None]));
 }
 
