@@ -46,6 +46,8 @@ pub struct PipelineFile {
     pub row_group_rows: Option<usize>,
     /// `[errors] rejects`: the rejects file, relative to the pipeline file.
     pub rejects: Option<PathBuf>,
+    /// Whether `[input] format` was given (else the input's name decides).
+    pub format_given: bool,
 }
 
 impl PipelineFile {
@@ -199,6 +201,7 @@ impl PipelineFile {
             threads: budget.threads,
             row_group_rows: output.row_group_rows,
             rejects: errors.rejects.map(|r| base.join(r)),
+            format_given: input.format.is_some(),
         })
     }
 }

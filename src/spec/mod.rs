@@ -58,4 +58,10 @@ impl Spec {
             layout: Layout::default(),
         }
     }
+
+    /// Whether any output is partitioned.
+    pub fn is_partitioned(&self) -> bool {
+        !self.layout.partition_by.is_empty()
+            || self.routes.iter().any(|r| r.layout.as_ref().is_some_and(|l| !l.partition_by.is_empty()))
+    }
 }
