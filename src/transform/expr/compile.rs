@@ -118,7 +118,6 @@ fn lossless(from: &DataType, to: &DataType) -> bool {
         (f, Float64) if is_numeric(f) => true,
         (Float32, Float32) => true,
         (f, Decimal128(p, 0)) if is_integer(f) => *p >= 20 || (*p >= 19 && !matches!(f, UInt64)),
-        (Date32, Timestamp(..)) => true,
         _ => false,
     }
 }
