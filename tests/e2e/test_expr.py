@@ -109,6 +109,10 @@ DERIVE = [
     ("j NOT BETWEEN 0 AND 3", []),
     ("i IS NULL", []),
     ("s IS NOT NULL", []),
+    ("b IS TRUE", []),
+    ("b IS NOT FALSE", []),
+    ("j IS DISTINCT FROM 0", []),
+    ("i IS NOT DISTINCT FROM j", []),
     # choices
     ("CASE WHEN i > 0 THEN 'pos' WHEN i < 0 THEN 'neg' END", []),
     ("CASE j WHEN 2 THEN f WHEN 3 THEN 1 ELSE -1 END", []),

@@ -206,6 +206,33 @@ impl Compiler<'_> {
                 let negated = matches!(e, E::IsNotNull(_));
                 Node::new(Kind::IsNull { input: Box::new(self.expr(x)?), negated }, DataType::Boolean, false)
             }
+            E::IsTrue(x) | E::IsNotTrue(x) | E::IsFalse(x) | E::IsNotFalse(x) => {
+                let x = self.boolean(self.expr(x)?, "IS TRUE", span)?;
+                let x = match e {
+                    E::IsFalse(_) | E::IsNotFalse(_) => Node::new(Kind::Not(Box::new(x)), DataType::Boolean, true),
+                    _ => x,
+                };
+                let no = literal(Arc::new(BooleanArray::from(vec![false])));
+                let is = Node::new(Kind::Coalesce(vec![x, no]), DataType::Boolean, false);
+                match e {
+                    E::IsNotTrue(_) | E::IsNotFalse(_) => Node::new(Kind::Not(Box::new(is)), DataType::Boolean, false),
+                    _ => is,
+                }
+            }
+            E::IsDistinctFrom(a, b) | E::IsNotDistinctFrom(a, b) => {
+                // Null is not distinct from null, and distinct from any value.
+                let (a, b) = (self.expr(a)?, self.expr(b)?);
+                let differ = self.compare(CmpOp::NotEq, a.clone(), b.clone(), span)?;
+                let null =
+                    |x: Node| Node::new(Kind::IsNull { input: Box::new(x), negated: false }, DataType::Boolean, false);
+                let both_null = Node::new(Kind::And(Box::new(null(a)), Box::new(null(b))), DataType::Boolean, false);
+                let one_null = Node::new(Kind::Not(Box::new(both_null)), DataType::Boolean, false);
+                let distinct = Node::new(Kind::Coalesce(vec![differ, one_null]), DataType::Boolean, false);
+                match e {
+                    E::IsNotDistinctFrom(..) => Node::new(Kind::Not(Box::new(distinct)), DataType::Boolean, false),
+                    _ => distinct,
+                }
+            }
             E::In { expr, target: ast::InTarget::List(list), negated, .. } => {
                 self.in_list(expr, list, *negated, span)?
             }
@@ -583,8 +610,6 @@ fn describe(e: &ast::Expr) -> String {
         E::Array(_) => "an array literal",
         E::Tuple(_) => "a tuple",
         E::Wildcard(_) | E::QualifiedWildcard(..) => "*",
-        E::IsDistinctFrom(..) | E::IsNotDistinctFrom(..) => "IS [NOT] DISTINCT FROM",
-        E::IsTrue(_) | E::IsFalse(_) | E::IsNotTrue(_) | E::IsNotFalse(_) => "IS [NOT] TRUE/FALSE",
         E::Like { .. } | E::ILike { .. } => "LIKE with ANY or ESCAPE",
         E::SimilarTo { .. } => "SIMILAR TO",
         E::AtTimeZone { .. } => "AT TIME ZONE",

@@ -108,6 +108,14 @@ fn compile_errors_say_what_and_where() {
 }
 
 #[test]
+fn nested_columns_are_refused_by_name() {
+    let item = Arc::new(Field::new("item", DataType::Int64, true));
+    let schema = Schema::new(vec![Field::new("tags", DataType::List(item), true)]);
+    let e = Expr::compile("tags IS NULL", &schema).unwrap_err();
+    assert_eq!(e.message, r#"column "tags" has type List(Int64), which expressions cannot read"#);
+}
+
+#[test]
 fn syntax_errors_have_their_position() {
     let e = compile_err("i +");
     assert!(e.message.starts_with("syntax error: Expected: an expression"), "{}", e.message);
@@ -124,7 +132,7 @@ fn syntax_errors_have_their_position() {
 #[test]
 fn no_panic_on_odd_input() {
     for sql in [
-        "*", "a.b", "[1,2]", "INTERVAL '1 day'", "i IS DISTINCT FROM j", "count(*)", "sum(i) OVER ()", "s::list",
+        "*", "a.b", "[1,2]", "INTERVAL '1 day'", "NULL IS DISTINCT FROM NULL", "NULL IS TRUE", "count(*)", "sum(i) OVER ()", "s::list",
         "CAST(s AS DECIMAL(50,2))", "'\\x'", "x'00'", "((((((((((((((((((((((((((((((((((((((((((((((((((((((((1))))))))))))))))))))))))))))))))))))))))))))))))))))))",
         "substr(s)", "round(f, j)", "regexp_replace(s, '(', 'x')", "extract(century from d)", "i IN ()", "NOT s",
         "-s", "1 // 1.5", "d + 1", "b || NULL", "coalesce()", "nullif(i)", "round(dec, -9223372036854775808)",
@@ -264,6 +272,10 @@ fn comparisons_and_logic() {
     assert_eq!(texts("s NOT LIKE 'x_y%'"), t(&[Some("true"), Some("true"), Some("false"), None]));
     assert_eq!(texts("s ILIKE '%HÉ%'"), t(&[Some("true"), Some("false"), Some("false"), None]));
     assert_eq!(texts("s IS NOT NULL"), t(&[Some("true"), Some("true"), Some("true"), Some("false")]));
+    assert_eq!(texts("b IS TRUE"), t(&[Some("true"), Some("false"), Some("true"), Some("false")]));
+    assert_eq!(texts("b IS NOT FALSE"), t(&[Some("true"), Some("false"), Some("true"), Some("true")]));
+    assert_eq!(texts("j IS DISTINCT FROM 0"), t(&[Some("true"), Some("true"), Some("false"), Some("true")]));
+    assert_eq!(texts("i IS NOT DISTINCT FROM j"), t(&[Some("false"), Some("false"), Some("true"), Some("true")]));
 }
 
 #[test]
