@@ -36,6 +36,13 @@ pub const MIN_CHUNK_BYTES: usize = 256 << 10; // 256 KiB
 pub const MAX_CHUNK_BYTES: usize = 8 << 20; // 8 MiB
 /// Default memory when neither the caller nor the Lambda environment says (MB).
 pub const DEFAULT_MEMORY_MB: u64 = 1024;
+/// The share of the usable budget partitioned output takes (percent).
+pub const PARTITION_SHARE_PERCENT: u64 = 30;
+/// What one open partition file costs: its write buffer, the writer and
+/// the footer it accumulates (bytes).
+pub const OPEN_FILE_BYTES: u64 = 64 << 10;
+/// Open partition files at most, whatever the budget (file descriptors).
+pub const MAX_OPEN_FILES: u64 = 512;
 /// The Lambda environment variable holding the function's memory size in MB.
 pub const LAMBDA_MEMORY_ENV: &str = "AWS_LAMBDA_FUNCTION_MEMORY_SIZE";
 
@@ -49,6 +56,7 @@ pub struct Budget {
     reorder_window: Option<usize>,
     row_group_rows: Option<usize>,
     cores: usize,
+    partitioned: bool,
 }
 
 impl Default for Budget {
@@ -68,6 +76,7 @@ impl Budget {
             reorder_window: None,
             row_group_rows: None,
             cores: std::thread::available_parallelism().map_or(1, |n| n.get()),
+            partitioned: false,
         }
     }
 
@@ -117,6 +126,14 @@ impl Budget {
     }
 
     /// Pretends the machine has `n` cores (for tests and planning elsewhere).
+    /// Sets a share of the budget aside for partitioned output: rows
+    /// buffered per partition, and the partition files open at once.
+    /// Default: off (the whole budget goes to chunks).
+    pub fn partitioned(mut self, on: bool) -> Self {
+        self.partitioned = on;
+        self
+    }
+
     pub fn cores(mut self, n: usize) -> Self {
         self.cores = n.max(1);
         self
@@ -135,7 +152,18 @@ impl Budget {
         let queue_depth = self.queue_depth.unwrap_or(threads).max(1);
         let reorder_window = self.reorder_window.unwrap_or(threads).max(1);
 
-        let usable = (self.memory_mb * (100 - HEADROOM_PERCENT) / 100).saturating_sub(FIXED_OVERHEAD_MB) << 20;
+        let mut usable = (self.memory_mb * (100 - HEADROOM_PERCENT) / 100).saturating_sub(FIXED_OVERHEAD_MB) << 20;
+        // Partitioned output buffers rows by partition in the writer; its
+        // share comes off the chunks'. Each open partition file holds a
+        // small write buffer and its footer so far.
+        let (partition_buffer_bytes, open_files) = if self.partitioned {
+            let share = usable * PARTITION_SHARE_PERCENT / 100;
+            usable -= share;
+            let open = (share / 4 / OPEN_FILE_BYTES).clamp(16, MAX_OPEN_FILES);
+            ((share - open * OPEN_FILE_BYTES) as usize, open as usize)
+        } else {
+            (0, 0)
+        };
         // Chunks alive at once: in the queue (C each), in workers
         // (WORKING_SET_PER_CHUNK * C each), in the reorder window (C / 2 each).
         let units = 2 * (queue_depth as u64 + WORKING_SET_PER_CHUNK * threads as u64) + reorder_window as u64;
@@ -148,6 +176,8 @@ impl Budget {
             queue_depth,
             reorder_window,
             row_group_rows: self.row_group_rows.unwrap_or(1 << 20).max(1),
+            partition_buffer_bytes,
+            open_files,
         })
     }
 }
@@ -162,6 +192,11 @@ pub struct Plan {
     pub queue_depth: usize,
     pub reorder_window: usize,
     pub row_group_rows: usize,
+    /// Rows buffered by partition before they are written (bytes; 0 when
+    /// the output is not partitioned).
+    pub partition_buffer_bytes: usize,
+    /// Partition files open at once, at most (0 when not partitioned).
+    pub open_files: usize,
 }
 
 impl Plan {
@@ -179,7 +214,16 @@ impl fmt::Display for Plan {
         writeln!(f, "queue depth       {} chunks", self.queue_depth)?;
         writeln!(f, "reorder window    {} chunks", self.reorder_window)?;
         writeln!(f, "chunks in flight  {} at most", self.chunks_in_flight())?;
-        write!(f, "row group         {} rows at most (one chunk ends a group)", self.row_group_rows)
+        write!(f, "row group         {} rows at most (one chunk ends a group)", self.row_group_rows)?;
+        if self.open_files > 0 {
+            write!(
+                f,
+                "\npartitions       {} KiB buffered, {} files open at most",
+                self.partition_buffer_bytes >> 10,
+                self.open_files
+            )?;
+        }
+        Ok(())
     }
 }
 

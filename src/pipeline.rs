@@ -14,7 +14,8 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 
-use arrow_array::{ArrayRef, BooleanArray, RecordBatch};
+use arrow_array::{Array, ArrayRef, BooleanArray, RecordBatch, UInt32Array};
+use arrow_schema::{Schema as ArrowSchema, SchemaRef};
 use arrow_select::nullif::nullif;
 use crossbeam_channel::{bounded, unbounded};
 
@@ -23,10 +24,11 @@ use crate::decode::{keep_rows, trim_line_end, CsvDecoder, Decoded, Framing, Json
 use crate::encode::{EncodedRowGroup, Encoder};
 use crate::error::{Error, ErrorKind, Problem, Reject, Result};
 use crate::report::{peak_rss_bytes, Report};
-use crate::sink::{Packed, ParquetSink, RejectSink};
+use crate::sink::{Files, Packed, ParquetSink, RejectSink, RouteLayout};
 use crate::source::Source;
-use crate::spec::{Format, MaxRejects, OnError, Schema, Spec};
+use crate::spec::{Finding, Format, Layout, MaxRejects, OnError, Schema, Spec};
 use crate::split::{Chunk, Chunker, CsvSplitter, JsonArraySplitter, Splitter};
+use crate::transform::{Outcome, Router, Transforms};
 use crate::validate::Validator;
 
 /// A spec and a plan, ready to run on sources.
@@ -53,7 +55,8 @@ enum Rejects {
 
 /// A chunk decoded and encoded: its row groups and its rejects.
 struct Encoded {
-    groups: Vec<EncodedRowGroup>,
+    /// Per route, what goes to its files.
+    outputs: Vec<RouteOut>,
     /// Rows in the groups (or that would be, when only validating).
     rows: u64,
     /// The rejects, packed for the rejects file, or (validation) the
@@ -61,6 +64,16 @@ struct Encoded {
     rejects: SetAside,
     records: u64,
     nulled: u64,
+    filtered: u64,
+    unrouted: u64,
+}
+
+/// One route's share of a chunk, on its way to the writer.
+enum RouteOut {
+    Groups(Vec<EncodedRowGroup>),
+    /// Rows grouped by partition, not yet encoded: each partition's
+    /// values, first row and length.
+    Partitions(RecordBatch, Vec<(Vec<Option<String>>, usize, usize)>),
 }
 
 /// A chunk's rejects on their way to the writer.
@@ -101,6 +114,16 @@ struct Tally {
     rejected: u64,
     by_code: BTreeMap<String, u64>,
     nulled: u64,
+    filtered: u64,
+    unrouted: u64,
+}
+
+/// Where a run's rows go.
+enum Output {
+    /// One Parquet file.
+    File(ParquetSink),
+    /// A directory of routes, partitions and parts.
+    Files(Files),
 }
 
 impl Pipeline {
@@ -169,14 +192,16 @@ impl Pipeline {
         // The schema's constraints, when it has any.
         let validator = self.spec.schema.as_ref().map(Validator::new).transpose()?.filter(|v| !v.is_empty());
         let check = validator.is_some();
-        // With constraints to check after decoding, the decoder sets bad
-        // records aside under every policy, so that the first bad record in
-        // input order is the one a failing run reports, whichever check
-        // finds it.
+        let transforms = !self.spec.steps.is_empty() || !self.spec.routes.is_empty();
+        let staged = transforms || self.spec.layout.is_directory();
+        // With checks after decoding, the decoder sets bad records aside
+        // under every policy, so that the first bad record in input order
+        // is the one a failing run reports, whichever check finds it.
         let decoder_policy = match self.spec.on_error {
-            OnError::Fail if check => OnError::Reject,
+            OnError::Fail if check || transforms => OnError::Reject,
             policy => policy,
         };
+        let origins = check || transforms;
         let (mut chunker, decoder) = match self.spec.format {
             Format::Csv => {
                 let csv = &self.spec.csv;
@@ -193,8 +218,9 @@ impl Pipeline {
                         return Err(Error::spec("a schema is needed: the input has no header to name the columns"))
                     }
                 };
-                let decoder =
-                    CsvDecoder::new(&schema, csv, header.as_deref())?.with_on_error(decoder_policy).with_origins(check);
+                let decoder = CsvDecoder::new(&schema, csv, header.as_deref())?
+                    .with_on_error(decoder_policy)
+                    .with_origins(origins);
                 (chunker, Decoder::Csv(decoder))
             }
             Format::Ndjson | Format::JsonArray => {
@@ -206,21 +232,44 @@ impl Pipeline {
                 };
                 let decoder = JsonDecoder::new(schema, &self.spec.json, framing)?
                     .with_on_error(decoder_policy)
-                    .with_origins(check);
+                    .with_origins(origins);
                 (Chunker::new(source, splitter), Decoder::Json(decoder))
             }
         };
-        let (mut sink, encoder) = match output {
-            Some(output) => {
-                let (sink, encoder) = ParquetSink::create(
+        let stage = match staged {
+            true => Some(Stage::compile(&self.spec, decoder.arrow_schema()).map_err(|f| Error::spec(findings(&f)))?),
+            false => None,
+        };
+        let (mut sink, encoders) = match (output, &stage) {
+            (Some(output), Some(stage)) if stage.directory => {
+                let files = Files::create(
                     output,
-                    Arc::clone(decoder.arrow_schema()),
+                    &name,
                     &self.spec.output,
                     self.plan.row_group_rows,
+                    stage.layouts.clone(),
+                    self.plan.partition_buffer_bytes,
+                    self.plan.open_files,
                 )?;
-                (Some(sink), Some(encoder))
+                let encoders = stage
+                    .layouts
+                    .iter()
+                    .map(|l| {
+                        l.partition_by.is_empty().then(|| {
+                            Encoder::new(Arc::clone(&l.schema), self.spec.output.clone(), self.plan.row_group_rows)
+                        })
+                    })
+                    .collect();
+                (Some(Output::Files(files)), encoders)
             }
-            None => (None, None),
+            (Some(output), _) => {
+                let schema = stage
+                    .as_ref()
+                    .map_or_else(|| Arc::clone(decoder.arrow_schema()), |s| Arc::clone(s.router.schema(0)));
+                let (sink, encoder) = ParquetSink::create(output, schema, &self.spec.output, self.plan.row_group_rows)?;
+                (Some(Output::File(sink)), vec![Some(encoder)])
+            }
+            (None, _) => (None, Vec::new()),
         };
         let mut rejects = match target {
             Ok(output) => Rejects::File(RejectSink::new(&self.rejects_path(output))),
@@ -244,7 +293,12 @@ impl Pipeline {
         let constraints = validator.as_ref().zip(self.spec.schema.as_ref()).map(|(validator, schema)| Constraints {
             validator,
             schema,
-            on_error: self.spec.on_error,
+            // A later stage's failures may come earlier in the input: the
+            // stage decides which bad row stops a failing run.
+            on_error: match self.spec.on_error {
+                OnError::Fail if stage.is_some() => OnError::Reject,
+                policy => policy,
+            },
         });
         let (tally, bytes_read) = std::thread::scope(|s| {
             let reader_done = done_tx.clone();
@@ -266,7 +320,7 @@ impl Pipeline {
                 }
                 chunker.bytes_read()
             });
-            let (decoder, encoder) = (&decoder, encoder.as_ref());
+            let (decoder, encoders, stage) = (&decoder, &encoders, stage.as_ref());
             let constraints = constraints.as_ref();
             let set_aside = match target {
                 Ok(_) => (Some(name.as_str()), 0),
@@ -276,7 +330,10 @@ impl Pipeline {
                 pool.scope(|ps| {
                     for _ in 0..self.plan.threads {
                         let (work_rx, done_tx) = (work_rx.clone(), done_tx.clone());
-                        ps.spawn(move |_| work(decoder, constraints, encoder, set_aside, &work_rx, &done_tx, cancel));
+                        ps.spawn(move |_| {
+                            let stages = Stages { decoder, constraints, stage, encoders };
+                            work(&stages, set_aside, &work_rx, &done_tx, cancel)
+                        });
                     }
                 });
             });
@@ -296,12 +353,23 @@ impl Pipeline {
                 return Err(Error::new(ErrorKind::TooManyRejects { rejected, read, limit }));
             }
         }
-        let out = sink.map(ParquetSink::finish).transpose()?;
+        let (bytes_written, row_groups, files) = match sink {
+            Some(Output::File(sink)) => {
+                let w = sink.finish()?;
+                (w.bytes, w.row_groups, 1)
+            }
+            Some(Output::Files(files)) => {
+                let written = files.finish(&name)?;
+                let row_groups = written.iter().map(|f| f.row_groups).sum();
+                (written.iter().map(|f| f.bytes).sum(), row_groups, written.len())
+            }
+            None => (0, 0, 0),
+        };
         let (rejects_file, kept) = match rejects {
             Rejects::File(r) => (r.finish()?, Vec::new()),
             Rejects::Keep { kept, .. } => (None, kept),
         };
-        debug_assert_eq!(tally.read, tally.written + tally.rejected);
+        debug_assert_eq!(tally.read, tally.written + tally.rejected + tally.filtered + tally.unrouted);
         let report = Report {
             source: name,
             output: output.map_or_else(String::new, |o| o.display().to_string()),
@@ -311,10 +379,12 @@ impl Pipeline {
             rejects_by_code: tally.by_code,
             rejects_file: rejects_file.map(|p| p.display().to_string()),
             values_nulled: tally.nulled,
+            rows_filtered: tally.filtered,
+            rows_unrouted: tally.unrouted,
             bytes_read,
-            bytes_written: out.map_or(0, |o| o.bytes),
-            row_groups: out.map_or(0, |o| o.row_groups),
-            files: usize::from(out.is_some()),
+            bytes_written,
+            row_groups,
+            files,
             seconds: started.elapsed().as_secs_f64(),
             peak_rss_bytes: peak_rss_bytes(),
             plan: self.plan.clone(),
@@ -329,7 +399,7 @@ impl Pipeline {
         &self,
         done_rx: &crossbeam_channel::Receiver<Done>,
         token_tx: &crossbeam_channel::Sender<()>,
-        sink: &mut Option<ParquetSink>,
+        sink: &mut Option<Output>,
         rejects: &mut Rejects,
     ) -> Result<Tally> {
         let mut next = 0u64;
@@ -345,9 +415,18 @@ impl Pipeline {
                     e
                 })?;
                 tally.written += encoded.rows;
-                if let Some(sink) = sink {
-                    for g in encoded.groups {
-                        sink.append(g)?;
+                for (route, out) in encoded.outputs.into_iter().enumerate() {
+                    match (sink.as_mut(), out) {
+                        (Some(Output::File(sink)), RouteOut::Groups(groups)) => {
+                            for g in groups {
+                                sink.append(g)?;
+                            }
+                        }
+                        (Some(Output::Files(files)), RouteOut::Groups(groups)) => files.append_groups(route, groups)?,
+                        (Some(Output::Files(files)), RouteOut::Partitions(batch, groups)) => {
+                            files.append_partitions(route, batch, groups)?
+                        }
+                        (_, _) => {}
                     }
                 }
                 let set_aside = encoded.rejects;
@@ -370,6 +449,8 @@ impl Pipeline {
                 tally.rejected += set_aside.count;
                 tally.read += encoded.records;
                 tally.nulled += encoded.nulled;
+                tally.filtered += encoded.filtered;
+                tally.unrouted += encoded.unrouted;
                 if let Some(limit @ MaxRejects::Rows(_)) = &self.spec.max_rejects {
                     if limit.exceeded(tally.rejected, tally.read) {
                         let (rejected, read, limit) = (tally.rejected, tally.read, limit.to_string());
@@ -412,12 +493,51 @@ impl Decoder {
     }
 }
 
-/// A worker: decode, release the input pages, encode, hand to the writer.
-#[allow(clippy::too_many_arguments, reason = "the worker's whole context")]
+/// What a worker runs each chunk through.
+struct Stages<'a> {
+    decoder: &'a Decoder,
+    constraints: Option<&'a Constraints<'a>>,
+    stage: Option<&'a Stage>,
+    /// Per route, its encoder (none for a partitioned route, whose rows
+    /// the writer encodes by partition; none at all when validating).
+    encoders: &'a [Option<Encoder>],
+}
+
+impl Stages<'_> {
+    /// Decodes, checks, transforms and encodes one chunk.
+    fn run(&self, chunk: &Chunk, scratch: &mut Scratch, set_aside: (Option<&str>, usize)) -> Result<Encoded> {
+        let mut d = self.decoder.decode(chunk, scratch)?;
+        if let Some(c) = self.constraints {
+            d = c.apply(chunk, d)?;
+        }
+        let (parts, filtered, unrouted) = match self.stage {
+            Some(stage) => stage.apply(chunk, &mut d)?,
+            None => (vec![take_batch(&mut d.batch)], 0, 0),
+        };
+        chunk.release();
+        let mut outputs = Vec::with_capacity(parts.len());
+        let mut rows = 0;
+        for (route, batch) in parts.into_iter().enumerate() {
+            rows += batch.num_rows() as u64;
+            let Some(encoders) = self.encoders.get(route) else { continue };
+            match (encoders, self.stage) {
+                (Some(encoder), _) => outputs.push(RouteOut::Groups(encoder.encode(&batch)?)),
+                (None, Some(stage)) => {
+                    let (batch, groups) = stage.partition(route, &batch)?;
+                    outputs.push(RouteOut::Partitions(batch, groups));
+                }
+                (None, None) => {}
+            }
+        }
+        let rejects = SetAside::new(d.rejects, set_aside.0, set_aside.1)?;
+        Ok(Encoded { outputs, rows, rejects, records: d.records, nulled: d.nulled, filtered, unrouted })
+    }
+}
+
+/// A worker: decode, check, transform, release the input pages, encode,
+/// hand to the writer.
 fn work(
-    decoder: &Decoder,
-    constraints: Option<&Constraints<'_>>,
-    encoder: Option<&Encoder>,
+    stages: &Stages<'_>,
     set_aside: (Option<&str>, usize),
     work_rx: &crossbeam_channel::Receiver<Chunk>,
     done_tx: &crossbeam_channel::Sender<Done>,
@@ -428,22 +548,186 @@ fn work(
         if cancel.load(Ordering::Relaxed) {
             break;
         }
-        let decoded = decoder.decode(&chunk, &mut scratch);
-        let decoded = match constraints {
-            Some(c) => decoded.and_then(|d| c.apply(&chunk, d)),
-            None => decoded,
-        };
-        chunk.release();
-        let result = decoded.and_then(|d| {
-            let groups = encoder.map(|e| e.encode(&d.batch)).transpose()?.unwrap_or_default();
-            let rows = d.batch.num_rows() as u64;
-            let rejects = SetAside::new(d.rejects, set_aside.0, set_aside.1)?;
-            Ok(Encoded { groups, rows, rejects, records: d.records, nulled: d.nulled })
-        });
+        let result = stages.run(&chunk, &mut scratch, set_aside);
         let done = Done { seq: chunk.seq, bytes: chunk.data.len() as u64, result };
         if done_tx.send(done).is_err() {
             break;
         }
+    }
+}
+
+/// The batch, leaving an empty one of its schema.
+fn take_batch(batch: &mut RecordBatch) -> RecordBatch {
+    let empty = RecordBatch::new_empty(batch.schema());
+    std::mem::replace(batch, empty)
+}
+
+/// Every finding, one per line.
+fn findings(found: &[Finding]) -> String {
+    let lines: Vec<String> = found.iter().map(ToString::to_string).collect();
+    lines.join("\n")
+}
+
+/// The transform stage: the pipeline's steps, its routes and their layouts.
+#[derive(Debug)]
+pub struct Stage {
+    steps: Transforms,
+    router: Router,
+    /// Per route: its files' layout.
+    layouts: Vec<RouteLayout>,
+    /// Per route: the partition columns' indexes in its batches.
+    partition_columns: Vec<Vec<usize>>,
+    /// Whether the output is a directory (routes, partitions or parts).
+    directory: bool,
+    on_error: OnError,
+}
+
+impl Stage {
+    /// Compiles the spec's steps and routes against the decoded schema.
+    /// Returns every mistake found.
+    pub fn compile(spec: &Spec, input: &SchemaRef) -> std::result::Result<Stage, Vec<Finding>> {
+        let steps = Transforms::compile(&spec.steps, Arc::clone(input), spec.on_error)?;
+        let router = Router::compile(&spec.routes, Arc::clone(steps.schema()), spec.on_error)?;
+        let mut found = Vec::new();
+        let mut layouts = Vec::new();
+        let mut partition_columns = Vec::new();
+        for (r, name) in router.names().enumerate() {
+            let schema = router.schema(r);
+            let (layout, place) = match spec.routes.get(r) {
+                Some(route) => (route.layout.as_ref().unwrap_or(&spec.layout), route.place),
+                None => (&spec.layout, None),
+            };
+            let mut indexes = Vec::new();
+            for c in &layout.partition_by {
+                match schema.index_of(c) {
+                    Ok(i) if indexes.contains(&i) => {
+                        found.push(Finding::new(place, format!("partition_by names {c:?} twice")))
+                    }
+                    Ok(i) => indexes.push(i),
+                    Err(_) => found.push(Finding::new(
+                        place,
+                        format!(
+                            "partition_by: no column {c:?} in the output{} (columns: {})",
+                            if name.is_empty() { String::new() } else { format!(" of route {name:?}") },
+                            crate::transform::column_names(schema)
+                        ),
+                    )),
+                }
+            }
+            if !indexes.is_empty() && indexes.len() == schema.fields().len() {
+                found.push(Finding::new(place, "partition_by takes every column; no column is left for the files"));
+            }
+            let fields: Vec<_> = (0..schema.fields().len())
+                .filter(|i| !indexes.contains(i))
+                .map(|i| Arc::clone(&schema.fields()[i]))
+                .collect();
+            layouts.push(RouteLayout {
+                name: name.to_string(),
+                schema: Arc::new(ArrowSchema::new(fields)),
+                partition_by: layout.partition_by.clone(),
+                max_file_bytes: layout.max_file_bytes,
+            });
+            partition_columns.push(indexes);
+        }
+        if !found.is_empty() {
+            return Err(found);
+        }
+        let directory = !spec.routes.is_empty()
+            || spec.layout.is_directory()
+            || spec.routes.iter().any(|r| r.layout.as_ref().is_some_and(Layout::is_directory));
+        Ok(Stage { steps, router, layouts, partition_columns, directory, on_error: spec.on_error })
+    }
+
+    /// Each route's files: name, schema, partitions.
+    pub fn layouts(&self) -> &[RouteLayout] {
+        &self.layouts
+    }
+
+    /// Transforms and routes the decoded batch. Rows an expression failed on
+    /// join `d`'s rejects (under the fail policy, the first bad row in input
+    /// order is the error). Returns each route's batch, and the rows
+    /// filtered out and routed nowhere.
+    fn apply(&self, chunk: &Chunk, d: &mut Decoded) -> Result<(Vec<RecordBatch>, u64, u64)> {
+        let batch = take_batch(&mut d.batch);
+        let Outcome { batch, rows, failures, filtered, nulled } = self.steps.apply(batch)?;
+        let routed = self.router.route(batch)?;
+        let mut bad: Vec<(u32, crate::Problem)> = failures.into_iter().map(|f| (f.row, f.problem)).collect();
+        bad.extend(routed.failures.into_iter().map(|f| (rows[f.row as usize], f.problem)));
+        d.nulled += nulled;
+        let mut filtered = filtered;
+        let mut parts = Vec::with_capacity(routed.parts.len());
+        for part in routed.parts {
+            bad.extend(part.failures.into_iter().map(|f| (rows[f.row as usize], f.problem)));
+            filtered += part.filtered;
+            d.nulled += part.nulled;
+            parts.push(part.batch);
+        }
+        if !bad.is_empty() {
+            bad.sort_by_key(|(row, _)| *row);
+            let mut lines = LineCursor::new(chunk);
+            for (row, problem) in bad {
+                let o = d.origins[row as usize];
+                d.rejects.push(Reject {
+                    location: lines.at(o.start as usize, u64::from(o.record)),
+                    problems: vec![problem],
+                    raw: trim_line_end(&chunk.data[o.start as usize..o.end as usize]).to_vec(),
+                });
+            }
+            d.rejects.sort_by_key(|r| r.location.record);
+        }
+        if self.on_error == OnError::Fail {
+            if let Some(first) = d.rejects.drain(..).next() {
+                return Err(first.into_error());
+            }
+        }
+        Ok((parts, filtered, routed.unrouted))
+    }
+
+    /// Route `r`'s rows grouped by partition, the partition columns taken
+    /// out; with each partition's values, first row and length, in the
+    /// order each partition first appears.
+    #[allow(clippy::type_complexity, reason = "a batch and its groups")]
+    fn partition(
+        &self,
+        r: usize,
+        batch: &RecordBatch,
+    ) -> Result<(RecordBatch, Vec<(Vec<Option<String>>, usize, usize)>)> {
+        let columns = &self.partition_columns[r];
+        let options = arrow_cast::display::FormatOptions::default();
+        let formatters = columns
+            .iter()
+            .map(|&c| arrow_cast::display::ArrayFormatter::try_new(batch.column(c).as_ref(), &options))
+            .collect::<std::result::Result<Vec<_>, _>>()
+            .map_err(Error::encode)?;
+        let mut groups: Vec<(Vec<Option<String>>, Vec<u32>)> = Vec::new();
+        let mut index: std::collections::HashMap<Vec<Option<String>>, usize> = std::collections::HashMap::new();
+        for row in 0..batch.num_rows() {
+            let key: Vec<Option<String>> = columns
+                .iter()
+                .zip(&formatters)
+                .map(|(&c, f)| batch.column(c).is_valid(row).then(|| f.value(row).to_string()))
+                .collect();
+            match index.get(&key) {
+                Some(&g) => groups[g].1.push(row as u32),
+                None => {
+                    index.insert(key.clone(), groups.len());
+                    groups.push((key, vec![row as u32]));
+                }
+            }
+        }
+        let mut order = Vec::with_capacity(batch.num_rows());
+        let mut ranges = Vec::with_capacity(groups.len());
+        for (key, rows) in groups {
+            ranges.push((key, order.len(), rows.len()));
+            order.extend(rows);
+        }
+        let indices = UInt32Array::from(order);
+        let taken = (0..batch.num_columns())
+            .filter(|i| !columns.contains(i))
+            .map(|i| arrow_select::take::take(batch.column(i).as_ref(), &indices, None).map_err(Error::encode))
+            .collect::<Result<Vec<_>>>()?;
+        let grouped = RecordBatch::try_new(Arc::clone(&self.layouts[r].schema), taken).map_err(Error::encode)?;
+        Ok((grouped, ranges))
     }
 }
 
@@ -505,6 +789,9 @@ impl Constraints<'_> {
         let mut columns: Vec<ArrayRef> = d.batch.columns().to_vec();
         for (c, mask) in nulls {
             columns[c] = nullif(&columns[c], &BooleanArray::from(mask)).map_err(Error::encode)?;
+        }
+        if d.origins.len() == rows {
+            d.origins = d.origins.iter().zip(&keep).filter(|(_, k)| **k).map(|(o, _)| *o).collect();
         }
         let columns = keep_rows(columns, keep)?;
         d.batch = RecordBatch::try_new(d.batch.schema(), columns).map_err(Error::encode)?;

@@ -15,7 +15,8 @@ pub struct Report {
     /// Data records read (the header excluded).
     pub rows_read: u64,
     pub rows_written: u64,
-    /// Always `rows_read - rows_written`.
+    /// Rows set aside as bad. `rows_read` is always `rows_written +
+    /// rows_rejected + rows_filtered + rows_unrouted`.
     pub rows_rejected: u64,
     /// Problems of the rejected rows, by code (a row may have several).
     pub rejects_by_code: BTreeMap<String, u64>,
@@ -23,6 +24,10 @@ pub struct Report {
     pub rejects_file: Option<String>,
     /// Values made null under the null policy (the rows were kept).
     pub values_nulled: u64,
+    /// Rows a transform's filter removed (good rows, not written).
+    pub rows_filtered: u64,
+    /// Rows no route took.
+    pub rows_unrouted: u64,
     /// Input bytes consumed (after decompression).
     pub bytes_read: u64,
     /// Size of the Parquet output.
@@ -64,6 +69,12 @@ impl std::fmt::Display for Report {
             self.throughput_mb_s(),
             self.peak_rss_bytes as f64 / 1e6,
         )?;
+        if self.rows_filtered > 0 || self.rows_unrouted > 0 {
+            write!(f, "\n{} rows filtered out, {} matched no route", self.rows_filtered, self.rows_unrouted)?;
+        }
+        if self.files > 1 {
+            write!(f, "\n{} files written under {}", self.files, self.output)?;
+        }
         if let Some(file) = &self.rejects_file {
             let codes: Vec<String> = self.rejects_by_code.iter().map(|(c, n)| format!("{c} {n}")).collect();
             write!(f, "\nrejected rows in {file} ({})", codes.join(", "))?;

@@ -8,3 +8,4 @@ mod errors;
 mod infer;
 mod json;
 mod rejects;
+mod transform;

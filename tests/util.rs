@@ -5,7 +5,7 @@ use std::path::Path;
 
 use arrow_array::{RecordBatch, RecordBatchReader};
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
-use sluicegate::spec::{CsvOptions, Format, JsonOptions, OnError, Schema};
+use sluicegate::spec::{CsvOptions, Format, JsonOptions, OnError, PipelineFile, Placed, Schema};
 use sluicegate::{Budget, Error, Pipeline, Report, Source, Spec};
 
 /// A conversion under test (by default under the fail policy).
@@ -17,6 +17,8 @@ pub struct Case {
     pub format: Format,
     pub json: JsonOptions,
     pub on_error: OnError,
+    /// Transforms applied after decoding.
+    pub steps: Vec<Placed>,
 }
 
 impl Case {
@@ -28,7 +30,16 @@ impl Case {
             format: Format::Csv,
             json: JsonOptions::default(),
             on_error: OnError::Fail,
+            steps: Vec::new(),
         }
+    }
+
+    /// The same case with the `[[transform]]` tables of a pipeline file.
+    pub fn transformed(mut self, toml: &str) -> Self {
+        let file = PipelineFile::parse(toml, "case", Path::new(""))
+            .unwrap_or_else(|f| panic!("{}", f.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n")));
+        self.steps = file.spec.steps;
+        self
     }
 
     pub fn ndjson(text: impl Into<Vec<u8>>, schema_json: &str) -> Self {
@@ -110,6 +121,7 @@ impl Case {
         spec.format = self.format;
         spec.json = self.json.clone();
         spec.on_error = self.on_error;
+        spec.steps = self.steps.clone();
         let plan = Budget::new(128).threads(threads).chunk_bytes(chunk).plan()?;
         let source = if streamed {
             Source::from_reader("case", std::io::Cursor::new(self.csv.clone()))?
@@ -148,7 +160,8 @@ impl Case {
                             .collect(),
                         None => Vec::new(),
                     };
-                    assert_eq!(report.rows_read, report.rows_written + report.rows_rejected, "{at}");
+                    let gone = report.rows_rejected + report.rows_filtered;
+                    assert_eq!(report.rows_read, report.rows_written + gone, "{at}");
                     assert_eq!(report.rows_rejected, rejects.len() as u64, "{at}");
                     assert_eq!(report.rows_written, batch.num_rows() as u64, "{at}");
                     match &first {
@@ -172,7 +185,8 @@ impl Case {
                     let (report, batch) = self
                         .run(chunk, threads, streamed, dir.path())
                         .unwrap_or_else(|e| panic!("chunk {chunk}, threads {threads}, streamed {streamed}: {e}"));
-                    assert_eq!(report.rows_read, report.rows_written + report.rows_rejected);
+                    let gone = report.rows_rejected + report.rows_filtered;
+                    assert_eq!(report.rows_read, report.rows_written + gone);
                     assert_eq!(report.rows_written, batch.num_rows() as u64);
                     match &first {
                         None => first = Some(batch),

@@ -11,7 +11,8 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context};
 use clap::{Args, Parser, Subcommand};
 use sluicegate::infer::InferOptions;
-use sluicegate::spec::{Compression, CsvOptions, Format, JsonOptions, ParquetOptions, Schema};
+use sluicegate::pipeline::Stage;
+use sluicegate::spec::{describe, type_name, Compression, Format, PipelineFile, Schema};
 use sluicegate::{Budget, Pipeline, Source, Spec};
 
 /// Turns large CSV and JSON files into Parquet, fast, inside a fixed memory budget.
@@ -31,6 +32,10 @@ enum Command {
     Validate(Box<ValidateArgs>),
     /// Print the plan a memory budget gives (threads, chunk size, queues).
     Plan(BudgetArgs),
+    /// Compile a pipeline file against its schema and report every problem
+    /// (unknown column, type mismatch, bad expression) with its place in the
+    /// file, before any data is read; exit code 1 when there is one.
+    Check(CheckArgs),
     /// Infer a schema file that `convert --schema` takes from a sample of the
     /// input: the start, three places in the middle and the end of a file (the
     /// first bytes of a stream). Detects the CSV dialect (delimiter, header,
@@ -73,9 +78,23 @@ struct InferArgs {
 }
 
 #[derive(Args)]
+struct CheckArgs {
+    /// The pipeline file (TOML).
+    #[arg(short, long, value_name = "FILE")]
+    pipeline: PathBuf,
+    /// Schema file, in place of the pipeline file's.
+    #[arg(short, long)]
+    schema: Option<PathBuf>,
+}
+
+#[derive(Args)]
 struct InputArgs {
     /// Input file; `-` reads standard input. gzip and zstd are detected.
     input: PathBuf,
+    /// Pipeline file (TOML): input options, schema, transforms, routes,
+    /// output layout, error policy and budget. Flags given here override it.
+    #[arg(short, long, value_name = "FILE")]
+    pipeline: Option<PathBuf>,
     /// Input format: csv, ndjson (also jsonl) or json-array (also json)
     /// [default: from the file name, also under .gz or .zst: .ndjson and
     /// .jsonl are NDJSON, .json a JSON array, anything else CSV].
@@ -92,23 +111,34 @@ struct InputArgs {
 }
 
 impl InputArgs {
-    fn spec(&self) -> anyhow::Result<Spec> {
-        let schema = self.schema.as_deref().map(Schema::from_path).transpose()?;
-        let mut spec = Spec::new(schema);
-        spec.format = match &self.format {
-            Some(f) => f.parse::<Format>()?,
-            None => Format::from_path(&self.input),
+    /// The pipeline file, when one is given.
+    fn file(&self) -> anyhow::Result<Option<PipelineFile>> {
+        Ok(self.pipeline.as_deref().map(PipelineFile::from_path).transpose()?)
+    }
+
+    /// The spec: the pipeline file's, with the flags given over it.
+    fn spec(&self, file: Option<&PipelineFile>) -> anyhow::Result<Spec> {
+        let mut spec = file.map_or_else(|| Spec::new(None), |f| f.spec.clone());
+        if let Some(path) = &self.schema {
+            spec.schema = Some(Schema::from_path(path)?);
+        }
+        spec.format = match (&self.format, file) {
+            (Some(f), _) => f.parse::<Format>()?,
+            (None, Some(file)) if file.format_given => spec.format,
+            (None, _) => Format::from_path(&self.input),
         };
-        spec.csv = self.csv.options()?;
-        spec.json = JsonOptions {
-            unknown_fields_are_errors: match self.json.unknown_fields.as_str() {
+        self.csv.apply(&mut spec)?;
+        if let Some(u) = &self.json.unknown_fields {
+            spec.json.unknown_fields_are_errors = match u.as_str() {
                 "ignore" => false,
                 "error" => true,
                 other => bail!("--unknown-fields must be ignore or error, not {other:?}"),
-            },
-            max_depth: self.json.max_depth,
-            flatten: self.json.flatten,
-        };
+            };
+        }
+        if let Some(d) = self.json.max_depth {
+            spec.json.max_depth = d;
+        }
+        spec.json.flatten |= self.json.flatten;
         Ok(spec)
     }
 }
@@ -117,7 +147,9 @@ impl InputArgs {
 struct ConvertArgs {
     #[command(flatten)]
     input: InputArgs,
-    /// Output Parquet file, written under a temporary name and renamed when complete.
+    /// Output Parquet file, written under a temporary name and renamed when
+    /// complete; a directory when the pipeline has routes, partitions or
+    /// max_file_mb (files under it, then `_manifest.json`).
     #[arg(short, long)]
     output: PathBuf,
     #[command(flatten)]
@@ -153,12 +185,12 @@ struct ValidateArgs {
 
 #[derive(Args)]
 struct CsvArgs {
-    /// Field delimiter (one byte; `\t` for tab).
-    #[arg(long, default_value = ",")]
-    delimiter: String,
-    /// Quote character.
-    #[arg(long, default_value = "\"")]
-    quote: String,
+    /// Field delimiter (one byte; `\t` for tab) [default: ,].
+    #[arg(long)]
+    delimiter: Option<String>,
+    /// Quote character [default: "].
+    #[arg(long)]
+    quote: Option<String>,
     /// Escape character inside quoted fields (default: quotes are doubled).
     #[arg(long)]
     escape: Option<String>,
@@ -172,13 +204,14 @@ struct CsvArgs {
 
 #[derive(Args)]
 struct JsonArgs {
-    /// What to do with an object key the schema does not name: ignore or error.
-    #[arg(long, default_value = "ignore", value_name = "ignore|error")]
-    unknown_fields: String,
+    /// What to do with an object key the schema does not name: ignore or
+    /// error [default: ignore].
+    #[arg(long, value_name = "ignore|error")]
+    unknown_fields: Option<String>,
     /// Deepest nesting of objects and arrays in a record, the record itself
-    /// being level 1; a deeper record is an error.
-    #[arg(long, value_name = "N", default_value_t = sluicegate::spec::DEFAULT_MAX_DEPTH)]
-    max_depth: usize,
+    /// being level 1; a deeper record is an error [default: 128].
+    #[arg(long, value_name = "N")]
+    max_depth: Option<usize>,
     /// Read nested objects into top-level columns named by dotted paths: a
     /// schema column `addr.city` reads {"addr": {"city": ...}}.
     #[arg(long)]
@@ -189,9 +222,10 @@ struct JsonArgs {
 struct ErrorArgs {
     /// What a bad row does: reject (set it aside in the rejects file and go
     /// on), fail (stop the run), or null (a value that does not fit becomes
-    /// null where its column is nullable; other bad rows are rejected).
-    #[arg(long, default_value = "reject", value_name = "reject|fail|null")]
-    on_error: String,
+    /// null where its column is nullable; other bad rows are rejected)
+    /// [default: reject].
+    #[arg(long, value_name = "reject|fail|null")]
+    on_error: Option<String>,
     /// Fail the run once more rows than this are rejected: a count (100) or
     /// a share of the rows read (5%, judged at the end).
     #[arg(long, value_name = "N|P%")]
@@ -204,9 +238,10 @@ struct ErrorArgs {
 
 #[derive(Args)]
 struct ParquetArgs {
-    /// Page compression: snappy, zstd[:LEVEL], lz4, gzip[:LEVEL] or none.
-    #[arg(long, default_value = "snappy")]
-    compression: String,
+    /// Page compression: snappy, zstd[:LEVEL], lz4, gzip[:LEVEL] or none
+    /// [default: snappy].
+    #[arg(long)]
+    compression: Option<String>,
     /// Turn dictionary encoding off.
     #[arg(long)]
     no_dictionary: bool,
@@ -240,11 +275,16 @@ struct BudgetArgs {
 
 impl BudgetArgs {
     fn budget(&self) -> Budget {
-        let mut b = match self.memory {
-            Some(mb) => Budget::new(mb),
-            None => Budget::from_env(),
+        self.budget_over(None)
+    }
+
+    /// The budget: these flags over the pipeline file's `[budget]`.
+    fn budget_over(&self, file: Option<&PipelineFile>) -> Budget {
+        let mut b = match (self.memory, file.and_then(|f| f.memory_mb)) {
+            (Some(mb), _) | (None, Some(mb)) => Budget::new(mb),
+            (None, None) => Budget::from_env(),
         };
-        if let Some(n) = self.threads {
+        if let Some(n) = self.threads.or(file.and_then(|f| f.threads)) {
             b = b.threads(n);
         }
         if let Some(n) = self.chunk_bytes {
@@ -256,7 +296,7 @@ impl BudgetArgs {
         if let Some(n) = self.reorder_window {
             b = b.reorder_window(n);
         }
-        if let Some(n) = self.row_group_rows {
+        if let Some(n) = self.row_group_rows.or(file.and_then(|f| f.row_group_rows)) {
             b = b.row_group_rows(n);
         }
         b
@@ -264,18 +304,25 @@ impl BudgetArgs {
 }
 
 impl CsvArgs {
-    fn options(&self) -> anyhow::Result<CsvOptions> {
-        let mut o = CsvOptions {
-            delimiter: one_byte("--delimiter", &self.delimiter)?,
-            quote: one_byte("--quote", &self.quote)?,
-            escape: self.escape.as_deref().map(|e| one_byte("--escape", e)).transpose()?,
-            has_header: !self.no_header,
-            ..CsvOptions::default()
-        };
+    /// Sets the CSV options these flags give.
+    fn apply(&self, spec: &mut Spec) -> anyhow::Result<()> {
+        let o = &mut spec.csv;
+        if let Some(d) = &self.delimiter {
+            o.delimiter = one_byte("--delimiter", d)?;
+        }
+        if let Some(q) = &self.quote {
+            o.quote = one_byte("--quote", q)?;
+        }
+        if let Some(e) = &self.escape {
+            o.escape = Some(one_byte("--escape", e)?);
+        }
+        if self.no_header {
+            o.has_header = false;
+        }
         if !self.null_markers.is_empty() {
             o.null_markers = self.null_markers.clone();
         }
-        Ok(o)
+        Ok(())
     }
 }
 
@@ -288,22 +335,27 @@ fn one_byte(flag: &str, s: &str) -> anyhow::Result<u8> {
 }
 
 fn convert(args: ConvertArgs) -> anyhow::Result<()> {
-    let mut spec = args.input.spec()?;
-    spec.output = ParquetOptions {
-        compression: args.parquet.compression.parse::<Compression>()?,
-        dictionary: !args.parquet.no_dictionary,
-        statistics: !args.parquet.no_statistics,
-    };
-    spec.on_error = args.errors.on_error.parse()?;
-    spec.max_rejects = args.errors.max_rejects.as_deref().map(str::parse).transpose()?;
-    let plan = args.budget.budget().plan()?;
+    let file = args.input.file()?;
+    let mut spec = args.input.spec(file.as_ref())?;
+    if let Some(c) = &args.parquet.compression {
+        spec.output.compression = c.parse::<Compression>()?;
+    }
+    spec.output.dictionary &= !args.parquet.no_dictionary;
+    spec.output.statistics &= !args.parquet.no_statistics;
+    if let Some(policy) = &args.errors.on_error {
+        spec.on_error = policy.parse()?;
+    }
+    if let Some(limit) = &args.errors.max_rejects {
+        spec.max_rejects = Some(limit.parse()?);
+    }
+    let plan = args.budget.budget_over(file.as_ref()).partitioned(spec.is_partitioned()).plan()?;
     if args.explain {
         eprintln!("{plan}");
     }
     let source = Source::open(&args.input.input)?;
     let progress = Arc::new(AtomicU64::new(0));
     let mut pipeline = Pipeline::new(spec, plan).with_progress(Arc::clone(&progress));
-    if let Some(path) = &args.errors.rejects {
+    if let Some(path) = args.errors.rejects.as_ref().or(file.as_ref().and_then(|f| f.rejects.as_ref())) {
         pipeline = pipeline.with_rejects_path(path);
     }
     let bar = (!args.quiet && std::io::stderr().is_terminal()).then(|| ProgressBar::start(progress, source.size()));
@@ -401,8 +453,9 @@ fn shell_quote(s: &str) -> String {
 
 /// Checks an input without writing anything; exit code 1 when a row is bad.
 fn validate(args: ValidateArgs) -> anyhow::Result<bool> {
-    let spec = args.input.spec()?;
-    let plan = args.budget.budget().plan()?;
+    let file = args.input.file()?;
+    let spec = args.input.spec(file.as_ref())?;
+    let plan = args.budget.budget_over(file.as_ref()).plan()?;
     let pipeline = Pipeline::new(spec, plan);
     let (report, bad) = pipeline.validate(Source::open(&args.input.input)?, args.limit_errors)?;
     let valid = report.rows_rejected == 0;
@@ -477,6 +530,49 @@ fn validate(args: ValidateArgs) -> anyhow::Result<bool> {
     Ok(false)
 }
 
+/// Compiles a pipeline file against its schema; prints every problem, or
+/// what each output will hold.
+fn check(args: CheckArgs) -> anyhow::Result<bool> {
+    let path = &args.pipeline;
+    let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let name = path.file_stem().map_or("pipeline".into(), |s| s.to_string_lossy().into_owned());
+    let mut out = std::io::stdout().lock();
+    let problems = |out: &mut dyn Write, found: &[sluicegate::spec::Finding]| -> anyhow::Result<bool> {
+        writeln!(out, "{}", describe(path, found))?;
+        let n = found.len();
+        writeln!(out, "{}: {n} problem{}", path.display(), if n == 1 { "" } else { "s" })?;
+        Ok(false)
+    };
+    let file = match PipelineFile::parse(&text, &name, path.parent().unwrap_or(std::path::Path::new(""))) {
+        Ok(f) => f,
+        Err(found) => return problems(&mut out, &found),
+    };
+    let mut spec = file.spec;
+    if let Some(s) = &args.schema {
+        spec.schema = Some(Schema::from_path(s)?);
+    }
+    let Some(schema) = &spec.schema else {
+        writeln!(out, "{}: no schema to check against: give [input] schema or columns, or --schema", path.display())?;
+        return Ok(false);
+    };
+    let stage = match Stage::compile(&spec, &schema.arrow()) {
+        Ok(stage) => stage,
+        Err(found) => return problems(&mut out, &found),
+    };
+    writeln!(out, "ok: {} ({})", path.display(), file.name)?;
+    for layout in stage.layouts() {
+        let columns: Vec<String> =
+            layout.schema.fields().iter().map(|f| format!("{} {}", f.name(), type_name(f.data_type()))).collect();
+        let partitions = match &layout.partition_by[..] {
+            [] => String::new(),
+            p => format!("; partitioned by {}", p.join(", ")),
+        };
+        let named = if layout.name.is_empty() { String::new() } else { format!("route {}: ", layout.name) };
+        writeln!(out, "  {named}{}{partitions}", columns.join(", "))?;
+    }
+    Ok(true)
+}
+
 /// A one-line progress display on stderr, redrawn a few times a second.
 struct ProgressBar {
     stop: Arc<AtomicBool>,
@@ -520,6 +616,11 @@ fn main() -> ExitCode {
         Command::Convert(args) => convert(*args),
         Command::Infer(args) => infer(args),
         Command::Validate(args) => match validate(*args) {
+            Ok(true) => Ok(()),
+            Ok(false) => return ExitCode::FAILURE,
+            Err(e) => Err(e),
+        },
+        Command::Check(args) => match check(args) {
             Ok(true) => Ok(()),
             Ok(false) => return ExitCode::FAILURE,
             Err(e) => Err(e),

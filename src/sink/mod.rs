@@ -29,8 +29,10 @@ pub struct ParquetSink {
     rows: u64,
 }
 
+mod files;
 mod rejects;
 
+pub use self::files::{hive_escape, FileWritten, Files, RouteLayout};
 pub use self::rejects::{Packed, RejectSink};
 
 /// Deletes the temporary file unless the sink completed.
@@ -63,19 +65,30 @@ impl ParquetSink {
         options: &ParquetOptions,
         row_group_rows: usize,
     ) -> Result<(Self, Encoder)> {
+        let sink = ParquetSink::open(target, Arc::clone(&schema), options, WRITE_BUFFER_BYTES)?;
+        Ok((sink, Encoder::new(schema, options.clone(), row_group_rows)))
+    }
+
+    /// Creates the temporary file for row groups an [`Encoder`] of the same
+    /// schema and options makes, written through a `buffer`-byte buffer.
+    pub fn open(target: &Path, schema: SchemaRef, options: &ParquetOptions, buffer: usize) -> Result<Self> {
         let temp = temp_path_for(target)?;
         let file = File::create(&temp).map_err(|e| Error::io(format!("creating {}", temp.display()), e))?;
         let temp = TempPath(Some(temp));
         let props = writer_properties(options)?;
         let writer = ArrowWriter::try_new_with_options(
-            BufWriter::with_capacity(WRITE_BUFFER_BYTES, file),
-            Arc::clone(&schema),
+            BufWriter::with_capacity(buffer, file),
+            schema,
             ArrowWriterOptions::new().with_properties(props),
         )
         .map_err(Error::encode)?;
         let (writer, _) = writer.into_serialized_writer().map_err(Error::encode)?;
-        let sink = ParquetSink { writer: Some(writer), temp, target: target.to_path_buf(), row_groups: 0, rows: 0 };
-        Ok((sink, Encoder::new(schema, options.clone(), row_group_rows)))
+        Ok(ParquetSink { writer: Some(writer), temp, target: target.to_path_buf(), row_groups: 0, rows: 0 })
+    }
+
+    /// Bytes written to the file so far.
+    pub fn bytes_written(&self) -> u64 {
+        self.writer.as_ref().map_or(0, |w| w.bytes_written() as u64)
     }
 
     /// Appends an encoded row group.
@@ -93,19 +106,49 @@ impl ParquetSink {
 
     /// Writes the footer, syncs, and renames the file to its final name.
     /// Returns the bytes written.
-    pub fn finish(mut self) -> Result<Written> {
+    pub fn finish(self) -> Result<Written> {
+        let (written, pending) = self.finish_pending(true)?;
+        pending.commit()?;
+        Ok(written)
+    }
+
+    /// Writes the footer (and syncs, when `sync`), leaving the file under
+    /// its temporary name until [`Pending::commit`].
+    pub fn finish_pending(mut self, sync: bool) -> Result<(Written, Pending)> {
         let writer = self.writer.take().expect("finish twice");
         let mut buf = writer.into_inner().map_err(Error::encode)?;
         buf.flush().map_err(|e| Error::io("writing output", e))?;
         let file = buf.into_inner().map_err(|e| Error::io("writing output", e.into_error()))?;
         let bytes = file.metadata().map_err(|e| Error::io("writing output", e))?.len();
-        file.sync_all().map_err(|e| Error::io("syncing output", e))?;
-        let temp = self.temp.0.take().expect("temp path present until finish");
+        if sync {
+            file.sync_all().map_err(|e| Error::io("syncing output", e))?;
+        }
+        let temp = TempPath(self.temp.0.take());
+        let written = Written { bytes, row_groups: self.row_groups, rows: self.rows };
+        Ok((written, Pending { temp, target: std::mem::take(&mut self.target) }))
+    }
+}
+
+/// A complete file under its temporary name; dropped uncommitted, it is
+/// removed.
+pub struct Pending {
+    temp: TempPath,
+    target: PathBuf,
+}
+
+impl Pending {
+    /// The name it will have.
+    pub fn target(&self) -> &Path {
+        &self.target
+    }
+
+    /// Renames the file to its final name.
+    pub fn commit(mut self) -> Result<()> {
+        let temp = self.temp.0.take().expect("temp path present until commit");
         std::fs::rename(&temp, &self.target).map_err(|e| {
             let _ = std::fs::remove_file(&temp);
             Error::io(format!("renaming {} to {}", temp.display(), self.target.display()), e)
-        })?;
-        Ok(Written { bytes, row_groups: self.row_groups, rows: self.rows })
+        })
     }
 }
 
