@@ -22,9 +22,9 @@
 //!   `/` gives DOUBLE; `//` divides integers, truncating; see `types.rs` for
 //!   the full promotion rules;
 //! - a row the expression cannot compute (a CAST that does not parse, a
-//!   division or modulo by zero, an integer overflow) is a [`Failure`], not
-//!   a null as DuckDB's division gives nor an error for the whole query as
-//!   DuckDB's overflow gives;
+//!   division or modulo by zero, an integer overflow) is a [`Failure`]:
+//!   DuckDB's `/` gives infinity or NaN there, and its `%`, `//`, overflows
+//!   and casts fail the whole query;
 //! - `date_trunc` of a DATE gives a TIMESTAMP (as DuckDB's does); on a
 //!   timestamp with a time zone it truncates in UTC, while `date_part`
 //!   reads the fields in the column's zone (arrow-arith's rule);
