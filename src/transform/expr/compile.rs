@@ -27,16 +27,14 @@ fn error_at(span: Span, message: impl Into<String>) -> CompileError {
     CompileError { message: message.into(), line, column }
 }
 
-/// sqlparser puts the position in the text: `... at Line: 1, Column: 5`.
-/// At the end of the text sqlparser gives none; the error is then at the end.
-fn parse_error(e: ParserError, sql: &str) -> CompileError {
+/// sqlparser puts the position in the text: `... at Line: 1, Column: 5`;
+/// where it gives none (at the end of the text) the error is placed at 1,1.
+fn parse_error(e: ParserError) -> CompileError {
     let text = match e {
         ParserError::TokenizerError(m) | ParserError::ParserError(m) => m,
         ParserError::RecursionLimitExceeded => "the expression is nested too deeply".into(),
     };
-    let last = sql.split('\n').next_back().unwrap_or("");
-    let end = (sql.split('\n').count() as u64, last.chars().count() as u64 + 1);
-    let (mut line, mut column) = if text.ends_with("found: EOF") { end } else { (1, 1) };
+    let (mut line, mut column) = (1, 1);
     let mut message = text.clone();
     if let Some(at) = text.rfind(" at Line: ") {
         let pos = &text[at + " at Line: ".len()..];
@@ -52,8 +50,8 @@ fn parse_error(e: ParserError, sql: &str) -> CompileError {
 
 pub(crate) fn compile(sql: &str, schema: &Schema) -> R<Node> {
     let dialect = GenericDialect {};
-    let mut parser = Parser::new(&dialect).try_with_sql(sql).map_err(|e| parse_error(e, sql))?;
-    let expr = parser.parse_expr().map_err(|e| parse_error(e, sql))?;
+    let mut parser = Parser::new(&dialect).try_with_sql(sql).map_err(parse_error)?;
+    let expr = parser.parse_expr().map_err(parse_error)?;
     let next = parser.peek_token();
     if next.token != Token::EOF {
         return Err(error_at(
