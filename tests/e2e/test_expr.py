@@ -5,9 +5,10 @@ nulls and edge values, and compares the Parquet column with what DuckDB's
 `SELECT EXPR AS out` gives on the same input read with the same types.
 
 Where our semantics differ on purpose the difference is asserted exactly: a
-row the expression cannot compute (a division by zero, which DuckDB makes
-NULL; an overflow or a CAST that does not parse, which fail DuckDB's whole
-query) is rejected with code `transform-error`. DuckDB then computes the
+row the expression cannot compute (a division by zero, which DuckDB's `/`
+makes infinite or NaN; a modulo by zero, an overflow or a CAST that does not
+parse, which fail DuckDB's whole query) is rejected with code
+`transform-error`. DuckDB then computes the
 reference from the other rows only.
 """
 
@@ -109,6 +110,10 @@ DERIVE = [
     ("j NOT BETWEEN 0 AND 3", []),
     ("i IS NULL", []),
     ("s IS NOT NULL", []),
+    ("b IS TRUE", []),
+    ("b IS NOT FALSE", []),
+    ("j IS DISTINCT FROM 0", []),
+    ("i IS NOT DISTINCT FROM j", []),
     # choices
     ("CASE WHEN i > 0 THEN 'pos' WHEN i < 0 THEN 'neg' END", []),
     ("CASE j WHEN 2 THEN f WHEN 3 THEN 1 ELSE -1 END", []),
@@ -248,12 +253,17 @@ def test_filter_matches_duckdb(data, expr, fails):
     assert table.column("id").to_pylist() == theirs
 
 
-def test_division_by_zero_rejects_where_duckdb_gives_null(data):
+def test_division_by_zero_rejects_where_duckdb_gives_nan_or_fails(data):
     base, src, schema = data
     table, rejects = run(base, src, schema, 'derive = { out = "i / j" }', "div0")
-    assert reference(src, "SELECT i / j FROM t WHERE id = 2", []) == [None]
+    # DuckDB's `/` is IEEE division (0 / 0 is NaN, 1 / 0 infinity); its `%`
+    # and `//` fail the query. Here the row is rejected.
+    assert [math.isnan(v) for v in reference(src, "SELECT i / j FROM t WHERE id = 2", [])] == [True]
+    with pytest.raises(duckdb.Error, match="Division by zero"):
+        reference(src, "SELECT i % j FROM t", [])
     assert rejected_ids(rejects) == [2]
     assert 2 not in table.column("id").to_pylist()
+    assert all(math.isfinite(v) for v in table.column("out").to_pylist() if v is not None)
 
 
 @pytest.mark.parametrize("expr,message", [

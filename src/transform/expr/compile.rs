@@ -27,16 +27,14 @@ fn error_at(span: Span, message: impl Into<String>) -> CompileError {
     CompileError { message: message.into(), line, column }
 }
 
-/// sqlparser puts the position in the text: `... at Line: 1, Column: 5`.
-/// At the end of the text sqlparser gives none; the error is then at the end.
-fn parse_error(e: ParserError, sql: &str) -> CompileError {
+/// sqlparser puts the position in the text: `... at Line: 1, Column: 5`;
+/// where it gives none (at the end of the text) the error is placed at 1,1.
+fn parse_error(e: ParserError) -> CompileError {
     let text = match e {
         ParserError::TokenizerError(m) | ParserError::ParserError(m) => m,
         ParserError::RecursionLimitExceeded => "the expression is nested too deeply".into(),
     };
-    let last = sql.split('\n').next_back().unwrap_or("");
-    let end = (sql.split('\n').count() as u64, last.chars().count() as u64 + 1);
-    let (mut line, mut column) = if text.ends_with("found: EOF") { end } else { (1, 1) };
+    let (mut line, mut column) = (1, 1);
     let mut message = text.clone();
     if let Some(at) = text.rfind(" at Line: ") {
         let pos = &text[at + " at Line: ".len()..];
@@ -52,8 +50,8 @@ fn parse_error(e: ParserError, sql: &str) -> CompileError {
 
 pub(crate) fn compile(sql: &str, schema: &Schema) -> R<Node> {
     let dialect = GenericDialect {};
-    let mut parser = Parser::new(&dialect).try_with_sql(sql).map_err(|e| parse_error(e, sql))?;
-    let expr = parser.parse_expr().map_err(|e| parse_error(e, sql))?;
+    let mut parser = Parser::new(&dialect).try_with_sql(sql).map_err(parse_error)?;
+    let expr = parser.parse_expr().map_err(parse_error)?;
     let next = parser.peek_token();
     if next.token != Token::EOF {
         return Err(error_at(
@@ -118,7 +116,6 @@ fn lossless(from: &DataType, to: &DataType) -> bool {
         (f, Float64) if is_numeric(f) => true,
         (Float32, Float32) => true,
         (f, Decimal128(p, 0)) if is_integer(f) => *p >= 20 || (*p >= 19 && !matches!(f, UInt64)),
-        (Date32, Timestamp(..)) => true,
         _ => false,
     }
 }
@@ -206,6 +203,33 @@ impl Compiler<'_> {
             E::IsNull(x) | E::IsNotNull(x) => {
                 let negated = matches!(e, E::IsNotNull(_));
                 Node::new(Kind::IsNull { input: Box::new(self.expr(x)?), negated }, DataType::Boolean, false)
+            }
+            E::IsTrue(x) | E::IsNotTrue(x) | E::IsFalse(x) | E::IsNotFalse(x) => {
+                let x = self.boolean(self.expr(x)?, "IS TRUE", span)?;
+                let x = match e {
+                    E::IsFalse(_) | E::IsNotFalse(_) => Node::new(Kind::Not(Box::new(x)), DataType::Boolean, true),
+                    _ => x,
+                };
+                let no = literal(Arc::new(BooleanArray::from(vec![false])));
+                let is = Node::new(Kind::Coalesce(vec![x, no]), DataType::Boolean, false);
+                match e {
+                    E::IsNotTrue(_) | E::IsNotFalse(_) => Node::new(Kind::Not(Box::new(is)), DataType::Boolean, false),
+                    _ => is,
+                }
+            }
+            E::IsDistinctFrom(a, b) | E::IsNotDistinctFrom(a, b) => {
+                // Null is not distinct from null, and distinct from any value.
+                let (a, b) = (self.expr(a)?, self.expr(b)?);
+                let differ = self.compare(CmpOp::NotEq, a.clone(), b.clone(), span)?;
+                let null =
+                    |x: Node| Node::new(Kind::IsNull { input: Box::new(x), negated: false }, DataType::Boolean, false);
+                let both_null = Node::new(Kind::And(Box::new(null(a)), Box::new(null(b))), DataType::Boolean, false);
+                let one_null = Node::new(Kind::Not(Box::new(both_null)), DataType::Boolean, false);
+                let distinct = Node::new(Kind::Coalesce(vec![differ, one_null]), DataType::Boolean, false);
+                match e {
+                    E::IsNotDistinctFrom(..) => Node::new(Kind::Not(Box::new(distinct)), DataType::Boolean, false),
+                    _ => distinct,
+                }
             }
             E::In { expr, target: ast::InTarget::List(list), negated, .. } => {
                 self.in_list(expr, list, *negated, span)?
@@ -584,8 +608,6 @@ fn describe(e: &ast::Expr) -> String {
         E::Array(_) => "an array literal",
         E::Tuple(_) => "a tuple",
         E::Wildcard(_) | E::QualifiedWildcard(..) => "*",
-        E::IsDistinctFrom(..) | E::IsNotDistinctFrom(..) => "IS [NOT] DISTINCT FROM",
-        E::IsTrue(_) | E::IsFalse(_) | E::IsNotTrue(_) | E::IsNotFalse(_) => "IS [NOT] TRUE/FALSE",
         E::Like { .. } | E::ILike { .. } => "LIKE with ANY or ESCAPE",
         E::SimilarTo { .. } => "SIMILAR TO",
         E::AtTimeZone { .. } => "AT TIME ZONE",

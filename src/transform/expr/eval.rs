@@ -161,7 +161,11 @@ impl Eval<'_> {
             Kind::Literal(a) => (Val::Scalar(a.clone()), vec![]),
             Kind::Cast { input, strict } => {
                 let (v, mut f) = self.eval(input)?;
-                let out = v.map(|a| cast(a, &node.data_type))?;
+                // A few casts fail the whole batch for one value (a timestamp
+                // out of chrono's range); those rows become nulls.
+                let to = &node.data_type;
+                let (out, _) = fallible(&v, &v, n, &|l, _| cast(l.inner().as_ref(), to))?;
+                let out = if v.is_scalar() { Val::Scalar(out) } else { Val::Array(out) };
                 if *strict {
                     f.extend(cast_failures(&v, &out, &node.data_type, n)?);
                 }
@@ -432,7 +436,13 @@ fn fallible(l: &Val, r: &Val, n: usize, kernel: &Kernel<'_>) -> Result<(ArrayRef
         Ok(a) => return Ok((a, vec![])),
         Err(e) => e,
     };
-    if !matches!(err, ArrowError::ArithmeticOverflow(_) | ArrowError::ComputeError(_) | ArrowError::DivideByZero) {
+    if !matches!(
+        err,
+        ArrowError::ArithmeticOverflow(_)
+            | ArrowError::ComputeError(_)
+            | ArrowError::DivideByZero
+            | ArrowError::CastError(_)
+    ) {
         return Err(err);
     }
     let mut bad = vec![];

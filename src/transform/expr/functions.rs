@@ -521,7 +521,7 @@ const SECONDS_PER_DAY: i64 = 86_400;
 /// Truncates days since the epoch to the start of the unit (day or longer).
 fn trunc_days(days: i64, unit: Trunc) -> i64 {
     let epoch = NaiveDate::from_ymd_opt(1970, 1, 1).unwrap_or_default();
-    let Some(date) = epoch.checked_add_signed(chrono::Duration::days(days)) else { return days };
+    let Some(date) = chrono::TimeDelta::try_days(days).and_then(|d| epoch.checked_add_signed(d)) else { return days };
     let first = match unit {
         Trunc::Week => return days - date.weekday().num_days_from_monday() as i64,
         Trunc::Month => NaiveDate::from_ymd_opt(date.year(), date.month(), 1),
@@ -551,11 +551,11 @@ fn date_trunc(a: &dyn Array, unit: Trunc) -> Result<ArrayRef> {
             let raw = arrow_cast::cast(a, &DataType::Int64)?;
             let raw = raw.as_primitive::<Int64Type>();
             let t: PrimitiveArray<Int64Type> = raw.unary(|v| {
-                let floored = v - v.rem_euclid(step);
+                let floored = v.checked_sub(v.rem_euclid(step)).unwrap_or(v);
                 if step < SECONDS_PER_DAY * per_second {
                     floored
                 } else {
-                    trunc_days(floored.div_euclid(step), unit) * step
+                    trunc_days(floored.div_euclid(step), unit).checked_mul(step).unwrap_or(v)
                 }
             });
             arrow_cast::cast(&t, a.data_type())
@@ -599,7 +599,7 @@ pub(crate) fn round(a: &dyn Array, digits: i64) -> Result<ArrayRef> {
             })))
         }
         DataType::Decimal128(_, s) => {
-            let drop = *s as i64 - digits;
+            let drop = (*s as i64).saturating_sub(digits);
             if drop <= 0 {
                 return Ok(arrow_array::make_array(a.to_data()));
             }

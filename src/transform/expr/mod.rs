@@ -19,13 +19,23 @@
 //! - integer literals are BIGINT (`Int64`); `1.5` is a DECIMAL literal with
 //!   as many digits as it is written with (as in DuckDB); `1e3` is DOUBLE;
 //! - integer arithmetic is done in `Int64` (DuckDB keeps the narrower type);
-//!   `/` gives DOUBLE; `//` divides integers, truncating; see [`types`] for
+//!   `/` gives DOUBLE; `//` divides integers, truncating; see `types.rs` for
 //!   the full promotion rules;
 //! - a row the expression cannot compute (a CAST that does not parse, a
-//!   division or modulo by zero, an integer overflow) is a [`Failure`], not
-//!   a null as DuckDB's division gives nor an error for the whole query as
-//!   DuckDB's overflow gives;
-//! - `date_trunc` and `date_part` on a timestamp with a time zone work in UTC.
+//!   division or modulo by zero, an integer overflow) is a [`Failure`]:
+//!   DuckDB's `/` gives infinity or NaN there, and its `%`, `//`, overflows
+//!   and casts fail the whole query;
+//! - `date_trunc` of a DATE gives a TIMESTAMP (as DuckDB's does); on a
+//!   timestamp with a time zone it truncates in UTC, while `date_part`
+//!   reads the fields in the column's zone (arrow-arith's rule);
+//! - a failure in a CASE branch, a later COALESCE argument or the right side
+//!   of AND/OR counts only on the rows that use it.
+//!
+//! Known differences from DuckDB: `upper`/`lower` use Unicode's full case
+//! mapping (`ß` becomes `SS`); `round(x, d)` on a DECIMAL keeps its scale
+//! (DuckDB's result has scale `d`; the values are the same) and on a BIGINT
+//! with negative `d` goes through DOUBLE; LIKE treats `\` as an escape;
+//! `//` takes integers only; there is no date or INTERVAL arithmetic.
 
 mod compile;
 mod eval;

@@ -108,14 +108,23 @@ fn compile_errors_say_what_and_where() {
 }
 
 #[test]
+fn nested_columns_are_refused_by_name() {
+    let item = Arc::new(Field::new("item", DataType::Int64, true));
+    let schema = Schema::new(vec![Field::new("tags", DataType::List(item), true)]);
+    let e = Expr::compile("tags IS NULL", &schema).unwrap_err();
+    assert_eq!(e.message, r#"column "tags" has type List(Int64), which expressions cannot read"#);
+}
+
+#[test]
 fn syntax_errors_have_their_position() {
     let e = compile_err("i +");
     assert!(e.message.starts_with("syntax error: Expected: an expression"), "{}", e.message);
     let e = compile_err("i + 1 )");
     assert_eq!(e.message, "syntax error: unexpected ) after the end of the expression");
     assert_eq!((e.line, e.column), (1, 7));
+    // At the end of the text sqlparser gives no position.
     let e = compile_err("i +\n (2 *");
-    assert_eq!((e.line, e.column), (2, 6));
+    assert_eq!((e.line, e.column), (1, 1));
     let e = compile_err("i + + * 2");
     assert_eq!((e.line, e.column), (1, 7));
     assert!(compile_err("").message.starts_with("syntax error"));
@@ -124,12 +133,83 @@ fn syntax_errors_have_their_position() {
 #[test]
 fn no_panic_on_odd_input() {
     for sql in [
-        "*", "a.b", "[1,2]", "INTERVAL '1 day'", "i IS DISTINCT FROM j", "count(*)", "sum(i) OVER ()", "s::list",
+        "*", "a.b", "[1,2]", "INTERVAL '1 day'", "NULL IS DISTINCT FROM NULL", "NULL IS TRUE", "count(*)", "sum(i) OVER ()", "s::list",
         "CAST(s AS DECIMAL(50,2))", "'\\x'", "x'00'", "((((((((((((((((((((((((((((((((((((((((((((((((((((((((1))))))))))))))))))))))))))))))))))))))))))))))))))))))",
         "substr(s)", "round(f, j)", "regexp_replace(s, '(', 'x')", "extract(century from d)", "i IN ()", "NOT s",
-        "-s", "1 // 1.5", "d + 1", "b || NULL", "coalesce()", "nullif(i)",
+        "-s", "1 // 1.5", "d + 1", "b || NULL", "coalesce()", "nullif(i)", "round(dec, -9223372036854775808)",
+        "substr(s, -9223372036854775808, -9223372036854775808)", "substr(s, 9223372036854775807, 9223372036854775807)",
+        "substr(s, 0, -9223372036854775808)", "date_trunc('year', TIMESTAMP '1970-01-01' + NULL)",
     ] {
-        let _ = Expr::compile(sql, &schema());
+        if let Ok(e) = Expr::compile(sql, &schema()) {
+            e.evaluate(&batch()).unwrap();
+        }
+    }
+}
+
+/// The largest and smallest values of each column.
+fn extremes() -> RecordBatch {
+    let columns: Vec<ArrayRef> = vec![
+        Arc::new(Int64Array::from(vec![i64::MIN, i64::MAX])),
+        Arc::new(Int32Array::from(vec![i32::MIN, i32::MAX])),
+        Arc::new(Float64Array::from(vec![f64::NEG_INFINITY, f64::NAN])),
+        Arc::new(StringArray::from(vec!["", "\u{10FFFF}é"])),
+        Arc::new(Date32Array::from(vec![i32::MIN, i32::MAX])),
+        Arc::new(TimestampMicrosecondArray::from(vec![i64::MIN, i64::MAX])),
+        Arc::new(Decimal128Array::from(vec![-9_999_999_999, 9_999_999_999]).with_precision_and_scale(10, 2).unwrap()),
+        Arc::new(BooleanArray::from(vec![true, false])),
+        Arc::new(StringArray::from(vec!["", ""])),
+    ];
+    RecordBatch::try_new(schema(), columns).unwrap()
+}
+
+#[test]
+fn no_panic_on_extreme_values() {
+    for sql in [
+        "i + 1",
+        "i - 1",
+        "i * i",
+        "i / 0",
+        "i % -1",
+        "i // -1",
+        "-i",
+        "abs(i)",
+        "abs(j)",
+        "abs(dec)",
+        "dec * dec * dec",
+        "dec / 0",
+        "round(f, 2)",
+        "round(i, -2)",
+        "round(dec, 1)",
+        "CAST(f AS INTEGER)",
+        "CAST(i AS INTEGER)",
+        "CAST(dec AS TINYINT)",
+        "CAST(d AS TIMESTAMP)",
+        "CAST(ts AS DATE)",
+        "CAST(ts AS VARCHAR)",
+        "date_trunc('year', d)",
+        "date_trunc('week', ts)",
+        "date_trunc('month', ts)",
+        "date_trunc('second', ts)",
+        "date_part('epoch', d)",
+        "extract(year FROM ts)",
+        "date_part('doy', d)",
+        "substr(s, j, j)",
+        "substr(s, i, i)",
+        "length(s)",
+        "upper(s)",
+        "sha256(s)",
+        "regexp_replace(s, '.', 'x', 'g')",
+        "concat(s, i, f, d, ts, dec, b)",
+        "s || f",
+        "f = f",
+        "CASE WHEN f > 0 THEN i * 2 ELSE i END",
+        "coalesce(i * 2, j)",
+        "CAST(s AS DATE)",
+        "ts > '2024-01-01'",
+    ] {
+        let e = compile(sql);
+        let out = e.evaluate(&extremes()).unwrap_or_else(|err| panic!("{sql}: {err}"));
+        assert_eq!(out.array.len(), 2, "{sql}");
     }
 }
 
@@ -147,6 +227,11 @@ fn columns_literals_and_types() {
     assert_eq!(texts("DATE '2024-01-31'"), t(&[Some("2024-01-31"); 4]));
     assert_eq!(texts("TIMESTAMP '2024-01-31 10:00:00'")[0].as_deref(), Some("2024-01-31T10:00:00"));
     assert_eq!(texts("NULL"), t(&[None; 4]));
+    assert_eq!(texts("NULL IS NULL"), t(&[Some("true"); 4]));
+    assert_eq!(
+        texts("coalesce(NULL, s, NULL) IS NULL"),
+        t(&[Some("false"), Some("false"), Some("false"), Some("true")])
+    );
     assert_eq!(texts("-i"), t(&[Some("-1"), Some("7"), Some("0"), None]));
     assert_eq!(texts("TRUE AND b"), t(&[Some("true"), Some("false"), Some("true"), None]));
 }
@@ -188,6 +273,10 @@ fn comparisons_and_logic() {
     assert_eq!(texts("s NOT LIKE 'x_y%'"), t(&[Some("true"), Some("true"), Some("false"), None]));
     assert_eq!(texts("s ILIKE '%HÉ%'"), t(&[Some("true"), Some("false"), Some("false"), None]));
     assert_eq!(texts("s IS NOT NULL"), t(&[Some("true"), Some("true"), Some("true"), Some("false")]));
+    assert_eq!(texts("b IS TRUE"), t(&[Some("true"), Some("false"), Some("true"), Some("false")]));
+    assert_eq!(texts("b IS NOT FALSE"), t(&[Some("true"), Some("false"), Some("true"), Some("true")]));
+    assert_eq!(texts("j IS DISTINCT FROM 0"), t(&[Some("true"), Some("true"), Some("false"), Some("true")]));
+    assert_eq!(texts("i IS NOT DISTINCT FROM j"), t(&[Some("false"), Some("false"), Some("true"), Some("true")]));
 }
 
 #[test]
@@ -336,4 +425,31 @@ fn empty_batch() {
 fn expr_is_send_sync() {
     fn check<T: Send + Sync + Clone>() {}
     check::<Expr>();
+}
+
+/// `cargo test --release --lib evaluate_costs -- --ignored --nocapture`
+#[test]
+#[ignore = "a timing; run in release"]
+fn evaluate_costs_what_the_kernel_costs() {
+    const ROWS: usize = 1 << 20;
+    let schema = Arc::new(Schema::new(vec![
+        Field::new("amount", DataType::Int64, true),
+        Field::new("quantity", DataType::Int64, true),
+    ]));
+    let a: ArrayRef = Arc::new(Int64Array::from_iter((0..ROWS as i64).map(|v| (v % 7 != 0).then_some(v))));
+    let q: ArrayRef = Arc::new(Int64Array::from_iter_values((0..ROWS as i64).map(|v| v % 100)));
+    let batch = RecordBatch::try_new(schema.clone(), vec![a.clone(), q.clone()]).unwrap();
+    let expr = Expr::compile("amount * quantity", &schema).unwrap();
+    let time = |f: &dyn Fn()| {
+        f();
+        let start = std::time::Instant::now();
+        for _ in 0..20 {
+            f();
+        }
+        start.elapsed() / 20
+    };
+    let kernel = time(&|| drop(arrow_arith::numeric::mul(&a, &q).unwrap()));
+    let ours = time(&|| drop(expr.evaluate(&batch).unwrap()));
+    eprintln!("kernel {kernel:?}, expression {ours:?}");
+    assert!(ours < kernel * 2 + std::time::Duration::from_millis(1), "kernel {kernel:?}, expression {ours:?}");
 }
