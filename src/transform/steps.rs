@@ -244,11 +244,7 @@ fn cast(array: &ArrayRef, to: &DataType) -> Result<Converted> {
 }
 
 /// Parses text cells as an input field of type `to` is parsed.
-fn parse_text<'a>(
-    cells: impl Iterator<Item = Option<&'a [u8]>>,
-    to: &DataType,
-    rows: usize,
-) -> Result<Converted> {
+fn parse_text<'a>(cells: impl Iterator<Item = Option<&'a [u8]>>, to: &DataType, rows: usize) -> Result<Converted> {
     let column = Column::new("cast", to.clone(), true);
     let mut builder = ColumnBuilder::new(&column, rows, 0);
     let mut failed = Vec::new();

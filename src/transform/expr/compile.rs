@@ -28,13 +28,15 @@ fn error_at(span: Span, message: impl Into<String>) -> CompileError {
 }
 
 /// sqlparser puts the position in the text: `... at Line: 1, Column: 5`;
-/// where it gives none (at the end of the text) the error is placed at 1,1.
-fn parse_error(e: ParserError) -> CompileError {
+/// where it gives none (at the end of the text) the error is placed just
+/// after the text's last character.
+fn parse_error(e: ParserError, sql: &str) -> CompileError {
     let text = match e {
         ParserError::TokenizerError(m) | ParserError::ParserError(m) => m,
         ParserError::RecursionLimitExceeded => "the expression is nested too deeply".into(),
     };
-    let (mut line, mut column) = (1, 1);
+    let last = sql.rsplit('\n').next().unwrap_or("");
+    let (mut line, mut column) = (sql.matches('\n').count() as u64 + 1, last.chars().count() as u64 + 1);
     let mut message = text.clone();
     if let Some(at) = text.rfind(" at Line: ") {
         let pos = &text[at + " at Line: ".len()..];
@@ -50,8 +52,8 @@ fn parse_error(e: ParserError) -> CompileError {
 
 pub(crate) fn compile(sql: &str, schema: &Schema) -> R<Node> {
     let dialect = GenericDialect {};
-    let mut parser = Parser::new(&dialect).try_with_sql(sql).map_err(parse_error)?;
-    let expr = parser.parse_expr().map_err(parse_error)?;
+    let mut parser = Parser::new(&dialect).try_with_sql(sql).map_err(|e| parse_error(e, sql))?;
+    let expr = parser.parse_expr().map_err(|e| parse_error(e, sql))?;
     let next = parser.peek_token();
     if next.token != Token::EOF {
         return Err(error_at(

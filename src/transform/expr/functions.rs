@@ -584,19 +584,37 @@ fn epoch(a: &dyn Array) -> Result<ArrayRef> {
 }
 
 /// Half away from zero, as DuckDB rounds.
+/// `v` rounded to `digits` decimal places, half away from zero, as DuckDB
+/// rounds: by the exact value of `v`, not by `v * 10^digits`, whose own
+/// rounding can land on a half (7.545 is stored as 7.54499..., and rounds
+/// to 7.54).
+fn round_f64(v: f64, digits: i64) -> f64 {
+    let d = digits.clamp(-308, 308) as i32;
+    let p = 10f64.powi(d.abs());
+    let m = if d >= 0 { v * p } else { v / p };
+    let mut r = m.round();
+    if (0..=30).contains(&d) && (m - m.trunc()).abs() == 0.5 {
+        // Decide the half by v's exact decimal digits past the kept ones
+        // (an f64 has at most 1,074 of them).
+        let exact = format!("{:.*}", d as usize + 1100, v.abs());
+        let tail = exact.split_once('.').map_or("", |(_, f)| f.get(d as usize..).unwrap_or(""));
+        if tail < "5" {
+            r = m.trunc();
+        }
+    }
+    let r = if d >= 0 { r / p } else { r * p };
+    if r.is_finite() {
+        r
+    } else {
+        v
+    }
+}
+
 pub(crate) fn round(a: &dyn Array, digits: i64) -> Result<ArrayRef> {
     match a.data_type() {
         DataType::Float64 => {
-            let scale = 10f64.powi(digits.clamp(-308, 308) as i32);
             let f = a.as_primitive::<Float64Type>();
-            Ok(Arc::new(f.unary::<_, Float64Type>(|v| {
-                let r = (v * scale).round() / scale;
-                if r.is_finite() {
-                    r
-                } else {
-                    v
-                }
-            })))
+            Ok(Arc::new(f.unary::<_, Float64Type>(|v| round_f64(v, digits))))
         }
         DataType::Decimal128(_, s) => {
             let drop = (*s as i64).saturating_sub(digits);
@@ -658,4 +676,24 @@ fn abs(v: &Val, n: usize) -> Result<(Val, Vec<Failure>)> {
     }
     let negated = arrow_arith::numeric::neg_wrapping(&a)?;
     Ok((Val::Array(arrow_select::zip::zip(&negative, &negated, &a)?), failures))
+}
+
+#[cfg(test)]
+mod round_tests {
+    use super::round_f64;
+
+    #[test]
+    fn rounds_by_the_exact_value_half_away_from_zero() {
+        // DuckDB 2.0.1 gives these (7.545 is stored as 7.54499...).
+        assert_eq!(round_f64(7.545, 2), 7.54);
+        assert_eq!(round_f64(-7.545, 2), -7.54);
+        assert_eq!(round_f64(0.125, 2), 0.13);
+        assert_eq!(round_f64(-0.125, 2), -0.13);
+        assert_eq!(round_f64(2.5, 0), 3.0);
+        assert_eq!(round_f64(1.005, 2), 1.0);
+        assert_eq!(round_f64(123.456, -1), 120.0);
+        assert_eq!(round_f64(125.0, -1), 130.0);
+        assert!(round_f64(f64::NAN, 2).is_nan());
+        assert_eq!(round_f64(f64::MAX, 2), f64::MAX);
+    }
 }

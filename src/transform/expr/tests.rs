@@ -122,9 +122,9 @@ fn syntax_errors_have_their_position() {
     let e = compile_err("i + 1 )");
     assert_eq!(e.message, "syntax error: unexpected ) after the end of the expression");
     assert_eq!((e.line, e.column), (1, 7));
-    // At the end of the text sqlparser gives no position.
+    // At the end of the text sqlparser gives no position: just after it.
     let e = compile_err("i +\n (2 *");
-    assert_eq!((e.line, e.column), (1, 1));
+    assert_eq!((e.line, e.column), (2, 6));
     let e = compile_err("i + + * 2");
     assert_eq!((e.line, e.column), (1, 7));
     assert!(compile_err("").message.starts_with("syntax error"));
