@@ -9,7 +9,7 @@ use arrow_arith::temporal::{date_part, DatePart};
 use arrow_array::builder::StringBuilder;
 use arrow_array::cast::AsArray;
 use arrow_array::types::{Decimal128Type, Float64Type, Int64Type};
-use arrow_array::{Array, ArrayRef, Float64Array, Int64Array, PrimitiveArray, StringArray};
+use arrow_array::{Array, ArrayRef, Float64Array, Int64Array, PrimitiveArray};
 use arrow_schema::{ArrowError, DataType, TimeUnit};
 use chrono::{Datelike, NaiveDate};
 use regex::Regex;
@@ -322,14 +322,37 @@ fn int_at(v: &Val, i: usize) -> Option<i64> {
     a.is_valid(i).then(|| a.value(i))
 }
 
-fn map_strings<'a, T, F>(v: &'a Val, f: F) -> Result<Val>
+/// A string column mapped value by value: `f` writes each result into a
+/// buffer reused across rows, which goes straight into the new array.
+fn map_strings<F>(v: &Val, f: F) -> Result<Val>
 where
-    F: Fn(&'a str) -> T,
-    T: AsRef<str>,
+    F: Fn(&str, &mut String),
 {
     let a = v.inner().as_string::<i32>();
-    let out: StringArray = a.iter().map(|s| s.map(&f)).collect::<Vec<_>>().iter().map(|s| s.as_ref()).collect();
-    Ok(rewrap(v, Arc::new(out)))
+    let mut b = StringBuilder::with_capacity(a.len(), a.value_data().len());
+    let mut buf = String::new();
+    for s in a.iter() {
+        match s {
+            Some(s) => {
+                buf.clear();
+                f(s, &mut buf);
+                b.append_value(&buf);
+            }
+            None => b.append_null(),
+        }
+    }
+    Ok(rewrap(v, Arc::new(b.finish())))
+}
+
+/// Lower or upper case, with a fast path for ASCII text.
+fn change_case(s: &str, out: &mut String, upper: bool) {
+    if s.is_ascii() {
+        out.extend(s.bytes().map(|b| if upper { b.to_ascii_uppercase() } else { b.to_ascii_lowercase() } as char));
+    } else if upper {
+        out.push_str(&s.to_uppercase());
+    } else {
+        out.push_str(&s.to_lowercase());
+    }
 }
 
 fn rewrap(like: &Val, a: ArrayRef) -> Val {
@@ -346,13 +369,13 @@ pub(crate) fn eval(func: &Func, args: &[Val], n: usize) -> Result<(Val, Vec<Fail
     let rows = if all_scalar { 1 } else { n };
     let none = vec![];
     Ok(match func {
-        Func::Lower => (map_strings(&args[0], str::to_lowercase)?, none),
-        Func::Upper => (map_strings(&args[0], str::to_uppercase)?, none),
+        Func::Lower => (map_strings(&args[0], |s, out| change_case(s, out, false))?, none),
+        Func::Upper => (map_strings(&args[0], |s, out| change_case(s, out, true))?, none),
         Func::Trim { leading, trailing, chars } => {
-            let f = |s: &'_ str| -> String {
+            let f = |s: &str, out: &mut String| {
                 let s = if *leading { s.trim_start_matches(&chars[..]) } else { s };
                 let s = if *trailing { s.trim_end_matches(&chars[..]) } else { s };
-                s.to_owned()
+                out.push_str(s);
             };
             (map_strings(&args[0], f)?, none)
         }
@@ -362,12 +385,12 @@ pub(crate) fn eval(func: &Func, args: &[Val], n: usize) -> Result<(Val, Vec<Fail
             (rewrap(&args[0], Arc::new(out)), none)
         }
         Func::Sha256 => {
-            let hex = |s: &str| {
-                let mut out = String::with_capacity(64);
+            const HEX: &[u8; 16] = b"0123456789abcdef";
+            let hex = |s: &str, out: &mut String| {
                 for b in Sha256::digest(s.as_bytes()) {
-                    let _ = write!(out, "{b:02x}");
+                    out.push(HEX[usize::from(b >> 4)] as char);
+                    out.push(HEX[usize::from(b & 15)] as char);
                 }
-                out
             };
             (map_strings(&args[0], hex)?, none)
         }
