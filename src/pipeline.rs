@@ -26,7 +26,7 @@ use crate::error::{Error, ErrorKind, Problem, Reject, Result};
 use crate::report::{peak_rss_bytes, Report};
 use crate::sink::{Files, Packed, ParquetSink, RejectSink, RouteLayout};
 use crate::source::Source;
-use crate::spec::{Finding, Format, Layout, MaxRejects, OnError, Schema, Spec};
+use crate::spec::{Finding, Format, MaxRejects, OnError, Schema, Spec};
 use crate::split::{Chunk, Chunker, CsvSplitter, JsonArraySplitter, Splitter};
 use crate::transform::{Outcome, Router, Transforms};
 use crate::validate::Validator;
@@ -632,10 +632,14 @@ impl Stage {
         if !found.is_empty() {
             return Err(found);
         }
-        let directory = !spec.routes.is_empty()
-            || spec.layout.is_directory()
-            || spec.routes.iter().any(|r| r.layout.as_ref().is_some_and(Layout::is_directory));
-        Ok(Stage { steps, router, layouts, partition_columns, directory, on_error: spec.on_error })
+        Ok(Stage {
+            steps,
+            router,
+            layouts,
+            partition_columns,
+            directory: spec.writes_directory(),
+            on_error: spec.on_error,
+        })
     }
 
     /// Each route's files: name, schema, partitions.

@@ -91,6 +91,10 @@ struct CheckArgs {
 struct InputArgs {
     /// Input file; `-` reads standard input. gzip and zstd are detected.
     input: PathBuf,
+    /// Endpoint of an S3-compatible store for s3:// inputs and outputs
+    /// [default: AWS_ENDPOINT_URL, else AWS S3].
+    #[arg(long, value_name = "URL")]
+    s3_endpoint: Option<String>,
     /// Pipeline file (TOML): input options, schema, transforms, routes,
     /// output layout, error policy and budget. Flags given here override it.
     #[arg(short, long, value_name = "FILE")]
@@ -111,6 +115,22 @@ struct InputArgs {
 }
 
 impl InputArgs {
+    /// The input: a file, `-` for standard input, or an `s3://bucket/key`
+    /// object read in ranged GETs of up to `range_bytes`.
+    fn source(&self, range_bytes: usize) -> anyhow::Result<Source> {
+        let name = self.input.to_string_lossy();
+        if let Some(url) = object_url(&name)? {
+            #[cfg(feature = "aws")]
+            return Ok(Source::open_object(&url, self.s3_endpoint.as_deref(), range_bytes)?);
+            #[cfg(not(feature = "aws"))]
+            {
+                let _ = (url, range_bytes);
+                bail!("this build reads no s3:// input (built without the `aws` feature)");
+            }
+        }
+        Ok(Source::open(&self.input)?)
+    }
+
     /// The pipeline file, when one is given.
     fn file(&self) -> anyhow::Result<Option<PipelineFile>> {
         Ok(self.pipeline.as_deref().map(PipelineFile::from_path).transpose()?)
@@ -352,18 +372,21 @@ fn convert(args: ConvertArgs) -> anyhow::Result<()> {
     if args.explain {
         eprintln!("{plan}");
     }
-    let source = Source::open(&args.input.input)?;
+    let source = args.input.source(plan.chunk_bytes)?;
+    let directory = spec.writes_directory();
     let progress = Arc::new(AtomicU64::new(0));
     let mut pipeline = Pipeline::new(spec, plan).with_progress(Arc::clone(&progress));
     if let Some(path) = args.errors.rejects.as_ref().or(file.as_ref().and_then(|f| f.rejects.as_ref())) {
         pipeline = pipeline.with_rejects_path(path);
     }
+    let target = Target::new(&args.output, args.input.s3_endpoint.as_deref(), directory)?;
     let bar = (!args.quiet && std::io::stderr().is_terminal()).then(|| ProgressBar::start(progress, source.size()));
-    let result = pipeline.run(source, &args.output);
+    let result = pipeline.run(source, &target.local());
     if let Some(bar) = bar {
         bar.stop();
     }
-    let report = result?;
+    let mut report = result?;
+    target.publish(&mut report)?;
     if let Some(path) = &args.report {
         let json = serde_json::to_string_pretty(&report)?;
         if path.as_os_str() == "-" {
@@ -442,6 +465,70 @@ fn infer(args: InferArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// An `s3://` address, when `s` is one.
+#[cfg(feature = "aws")]
+fn object_url(s: &str) -> anyhow::Result<Option<sluicegate::source::object::ObjectUrl>> {
+    Ok(sluicegate::source::object::ObjectUrl::parse(s).transpose()?)
+}
+
+#[cfg(not(feature = "aws"))]
+fn object_url(s: &str) -> anyhow::Result<Option<String>> {
+    Ok(s.starts_with("s3://").then(|| s.to_string()))
+}
+
+/// Where a conversion writes: a local path, or an object address it stages
+/// locally and publishes when the run succeeds.
+enum Target {
+    Local(PathBuf),
+    #[cfg(feature = "aws")]
+    Object(sluicegate::sink::object::Publisher),
+}
+
+impl Target {
+    fn new(output: &std::path::Path, endpoint: Option<&str>, directory: bool) -> anyhow::Result<Target> {
+        let name = output.to_string_lossy();
+        match object_url(&name)? {
+            None => Ok(Target::Local(output.to_path_buf())),
+            #[cfg(feature = "aws")]
+            Some(url) => Ok(Target::Object(sluicegate::sink::object::Publisher::new(url, endpoint, directory)?)),
+            #[cfg(not(feature = "aws"))]
+            Some(_) => {
+                let _ = (endpoint, directory);
+                bail!("this build writes no s3:// output (built without the `aws` feature)")
+            }
+        }
+    }
+
+    /// The path the pipeline writes.
+    fn local(&self) -> PathBuf {
+        match self {
+            Target::Local(p) => p.clone(),
+            #[cfg(feature = "aws")]
+            Target::Object(p) => p.staged_output(),
+        }
+    }
+
+    /// Uploads what the run staged; the report then names the objects.
+    fn publish(self, report: &mut sluicegate::Report) -> anyhow::Result<()> {
+        match self {
+            Target::Local(_) => {
+                let _ = report;
+                Ok(())
+            }
+            #[cfg(feature = "aws")]
+            Target::Object(p) => {
+                let rejects = report.rejects_file.as_ref().map(PathBuf::from);
+                let objects = p.publish(rejects.as_deref())?;
+                report.output = p.url().to_string();
+                if rejects.is_some() {
+                    report.rejects_file = objects.last().cloned();
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
 /// `s` as one word for a POSIX shell.
 fn shell_quote(s: &str) -> String {
     if !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_./=:,+@%".contains(&b)) {
@@ -457,7 +544,8 @@ fn validate(args: ValidateArgs) -> anyhow::Result<bool> {
     let spec = args.input.spec(file.as_ref())?;
     let plan = args.budget.budget_over(file.as_ref()).plan()?;
     let pipeline = Pipeline::new(spec, plan);
-    let (report, bad) = pipeline.validate(Source::open(&args.input.input)?, args.limit_errors)?;
+    let source = args.input.source(pipeline.plan().chunk_bytes)?;
+    let (report, bad) = pipeline.validate(source, args.limit_errors)?;
     let valid = report.rows_rejected == 0;
     let mut out = std::io::stdout().lock();
     if args.json_report {

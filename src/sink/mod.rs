@@ -30,6 +30,8 @@ pub struct ParquetSink {
 }
 
 mod files;
+#[cfg(feature = "aws")]
+pub mod object;
 mod rejects;
 
 pub use self::files::{hive_escape, FileWritten, Files, RouteLayout};

@@ -11,6 +11,9 @@ use memmap2::Mmap;
 
 use crate::error::{Error, Result};
 
+#[cfg(feature = "aws")]
+pub mod object;
+
 /// The first bytes of a gzip stream (RFC 1952).
 const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
 /// The first bytes of a zstd frame (RFC 8878).
@@ -118,6 +121,14 @@ impl Source {
     }
 
     /// Bytes already in memory (tests, API request bodies).
+    /// Reads the object at `url` (`s3://bucket/key`) in ranged GETs of up to
+    /// `range_bytes`, two in flight; `endpoint` overrides `AWS_ENDPOINT_URL`.
+    #[cfg(feature = "aws")]
+    pub fn open_object(url: &object::ObjectUrl, endpoint: Option<&str>, range_bytes: usize) -> Result<Source> {
+        let reader = object::ObjectReader::open(url, endpoint, range_bytes, 2)?;
+        Source::from_reader(&url.to_string(), reader)
+    }
+
     pub fn from_bytes(name: &str, data: impl Into<Bytes>) -> Source {
         Source::Mapped(MappedInput { name: name.to_string(), data: data.into(), map: None })
     }

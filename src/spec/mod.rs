@@ -59,6 +59,14 @@ impl Spec {
         }
     }
 
+    /// Whether the output is a directory (routes, partitions or parts)
+    /// rather than one file.
+    pub fn writes_directory(&self) -> bool {
+        !self.routes.is_empty()
+            || self.layout.is_directory()
+            || self.routes.iter().any(|r| r.layout.as_ref().is_some_and(Layout::is_directory))
+    }
+
     /// Whether any output is partitioned.
     pub fn is_partitioned(&self) -> bool {
         !self.layout.partition_by.is_empty()

@@ -1,0 +1,214 @@
+//! Outputs in S3: a run writes into a local staging directory as it would
+//! write any output, then publishes: each file goes up as a multipart upload
+//! of 8 MiB parts (one part in memory at a time; a file under one part is a
+//! single PUT), completed only when all its parts are in and aborted on any
+//! failure, so no partial object is ever visible. A directory output's
+//! manifest goes last, written only if it is still the one this run saw at
+//! its start (or absent), so two concurrent runs cannot both publish one;
+//! the prefix's parts of the same input that this run did not write are
+//! then deleted.
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use bytes::Bytes;
+use object_store::aws::AmazonS3;
+use object_store::path::Path as ObjectPath;
+use object_store::{ObjectStore, ObjectStoreExt, PutMode, PutOptions, PutPayload, UpdateVersion};
+
+use super::files::{input_id, MANIFEST};
+use crate::error::{Error, Result};
+use crate::source::object::{object_error, object_path, runtime, store, ObjectUrl};
+
+/// Bytes per uploaded part (S3's minimum is 5 MiB).
+const PART_BYTES: usize = 8 << 20;
+
+/// What a run publishes, and where it stages it first.
+pub struct Publisher {
+    url: ObjectUrl,
+    store: std::sync::Arc<AmazonS3>,
+    runtime: tokio::runtime::Runtime,
+    staging: PathBuf,
+    /// The manifest as it was before the run (directory outputs).
+    manifest_before: Option<UpdateVersion>,
+}
+
+impl Publisher {
+    /// Prepares to publish to `url`: a staging directory under the system's
+    /// temporary directory, and (for a directory output) the manifest's
+    /// version now.
+    pub fn new(url: ObjectUrl, endpoint: Option<&str>, directory: bool) -> Result<Publisher> {
+        let store = store(&url.bucket, endpoint)?;
+        let runtime = runtime()?;
+        let staging =
+            std::env::temp_dir().join(format!("sluicegate-{}-{}", std::process::id(), input_id(&url.to_string())));
+        std::fs::create_dir_all(&staging).map_err(|e| Error::io(format!("creating {}", staging.display()), e))?;
+        let manifest_before = match directory {
+            true => {
+                let at = object_path(&format!("{}/{MANIFEST}", url.key.trim_end_matches('/')));
+                match runtime.block_on(store.head(&at)) {
+                    Ok(meta) => Some(UpdateVersion { e_tag: meta.e_tag, version: meta.version }),
+                    Err(object_store::Error::NotFound { .. }) => None,
+                    Err(e) => return Err(object_error(&url, e)),
+                }
+            }
+            false => None,
+        };
+        Ok(Publisher { url, store, runtime, staging, manifest_before })
+    }
+
+    /// The address published to.
+    pub fn url(&self) -> &ObjectUrl {
+        &self.url
+    }
+
+    /// Where the run writes its output (a file or a directory) locally.
+    pub fn staged_output(&self) -> PathBuf {
+        let name = self.url.key.trim_end_matches('/').rsplit('/').next().filter(|n| !n.is_empty()).unwrap_or("output");
+        self.staging.join(name)
+    }
+
+    /// Uploads the staged output (and its rejects file, when there is one)
+    /// to the object address. Returns the objects written.
+    pub fn publish(&self, rejects: Option<&Path>) -> Result<Vec<String>> {
+        let staged = self.staged_output();
+        let base = self.url.key.trim_end_matches('/').to_string();
+        let mut written = Vec::new();
+        if staged.is_dir() {
+            let manifest = staged.join(MANIFEST);
+            let mut files = Vec::new();
+            walk(&staged, &mut files)?;
+            files.sort();
+            let mut keys = std::collections::HashSet::new();
+            for file in files.iter().filter(|f| **f != manifest) {
+                let relative = file.strip_prefix(&staged).unwrap_or(file);
+                let key = format!("{base}/{}", relative.to_string_lossy());
+                self.upload(file, &object_path(&key))?;
+                keys.insert(key.clone());
+                written.push(key);
+            }
+            self.put_manifest(&manifest, &object_path(&format!("{base}/{MANIFEST}")))?;
+            written.push(format!("{base}/{MANIFEST}"));
+            self.remove_stale(&base, &keys)?;
+        } else {
+            self.upload(&staged, &object_path(&base))?;
+            written.push(base.clone());
+        }
+        if let Some(r) = rejects.filter(|r| r.exists()) {
+            let key = format!("{base}.rejects.ndjson");
+            self.upload(r, &object_path(&key))?;
+            written.push(key);
+        }
+        Ok(written.into_iter().map(|k| format!("s3://{}/{k}", self.url.bucket)).collect())
+    }
+
+    /// Uploads one file: one PUT under a part, else a multipart upload that
+    /// is aborted when any part fails.
+    fn upload(&self, file: &Path, at: &ObjectPath) -> Result<()> {
+        let what = format!("uploading {} to s3://{}/{at}", file.display(), self.url.bucket);
+        let mut f = std::fs::File::open(file).map_err(|e| Error::io(&what, e))?;
+        let mut part = read_part(&mut f).map_err(|e| Error::io(&what, e))?;
+        if part.len() < PART_BYTES {
+            self.runtime.block_on(self.store.put(at, PutPayload::from(part))).map_err(|e| object_error(&what, e))?;
+            return Ok(());
+        }
+        self.runtime.block_on(async {
+            let mut upload = self.store.put_multipart(at).await.map_err(|e| object_error(&what, e))?;
+            let result: Result<()> = async {
+                while !part.is_empty() {
+                    upload.put_part(PutPayload::from(part)).await.map_err(|e| object_error(&what, e))?;
+                    part = read_part(&mut f).map_err(|e| Error::io(&what, e))?;
+                }
+                upload.complete().await.map_err(|e| object_error(&what, e))?;
+                Ok(())
+            }
+            .await;
+            if result.is_err() {
+                let _ = upload.abort().await;
+            }
+            result
+        })
+    }
+
+    /// Writes the manifest if it is still the one seen at the start.
+    fn put_manifest(&self, file: &Path, at: &ObjectPath) -> Result<()> {
+        let what = format!("writing s3://{}/{at}", self.url.bucket);
+        let text = std::fs::read(file).map_err(|e| Error::io(&what, e))?;
+        let mode = match &self.manifest_before {
+            None => PutMode::Create,
+            Some(v) => PutMode::Update(v.clone()),
+        };
+        let options = PutOptions { mode, ..PutOptions::default() };
+        match self.runtime.block_on(self.store.put_opts(at, PutPayload::from(text.clone()), options)) {
+            Ok(_) => Ok(()),
+            Err(object_store::Error::Precondition { .. } | object_store::Error::AlreadyExists { .. }) => {
+                Err(Error::new(crate::ErrorKind::Io(format!(
+                    "{what}: another run changed the manifest since this one started; its files are uploaded, \
+                     run again to publish a consistent manifest"
+                ))))
+            }
+            // A store without conditional writes: write it plainly.
+            Err(object_store::Error::NotImplemented { .. } | object_store::Error::NotSupported { .. }) => self
+                .runtime
+                .block_on(self.store.put(at, PutPayload::from(text)))
+                .map(|_| ())
+                .map_err(|e| object_error(&what, e)),
+            Err(e) => Err(object_error(&what, e)),
+        }
+    }
+
+    /// Deletes `part-<input id>-*` objects under `base` this run did not write.
+    fn remove_stale(&self, base: &str, keep: &std::collections::HashSet<String>) -> Result<()> {
+        use futures_util::TryStreamExt;
+        let prefixes: std::collections::HashSet<String> = keep
+            .iter()
+            .filter_map(|k| k.rsplit('/').next())
+            .filter_map(|name| name.strip_prefix("part-").and_then(|r| r.split('-').next()))
+            .map(|id| format!("part-{id}-"))
+            .collect();
+        if prefixes.is_empty() {
+            return Ok(());
+        }
+        let what = format!("listing s3://{}/{base}", self.url.bucket);
+        let listed: Vec<_> = self
+            .runtime
+            .block_on(self.store.list(Some(&object_path(base))).try_collect::<Vec<_>>())
+            .map_err(|e| object_error(&what, e))?;
+        for meta in listed {
+            let key = meta.location.to_string();
+            let name = key.rsplit('/').next().unwrap_or("");
+            if prefixes.iter().any(|p| name.starts_with(p.as_str()))
+                && name.ends_with(".parquet")
+                && !keep.contains(&key)
+            {
+                self.runtime.block_on(self.store.delete(&meta.location)).map_err(|e| object_error(&key, e))?;
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Drop for Publisher {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.staging);
+    }
+}
+
+/// Up to one part's bytes from `f`.
+fn read_part(f: &mut std::fs::File) -> std::io::Result<Bytes> {
+    let mut buf = Vec::with_capacity(PART_BYTES);
+    f.by_ref().take(PART_BYTES as u64).read_to_end(&mut buf)?;
+    Ok(Bytes::from(buf))
+}
+
+fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
+    for entry in std::fs::read_dir(dir).map_err(|e| Error::io(format!("listing {}", dir.display()), e))? {
+        let path = entry.map_err(|e| Error::io(format!("listing {}", dir.display()), e))?.path();
+        if path.is_dir() {
+            walk(&path, out)?;
+        } else {
+            out.push(path);
+        }
+    }
+    Ok(())
+}
