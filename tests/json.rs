@@ -343,3 +343,119 @@ fn flatten_refuses_a_path_that_is_both_a_value_and_an_object() {
     let schema = r#"{"columns": [{"name": "a..b", "type": "int64"}]}"#;
     assert!(flat(Case::ndjson("{}\n", schema)).fails().contains("an empty key"));
 }
+
+const WIDE_SCHEMA: &str = r#"{"columns": [
+    {"name": "d38_19", "type": "decimal(38,19)"}, {"name": "d38_0", "type": "decimal(38,0)"},
+    {"name": "d10_2", "type": "decimal(10,2)"}, {"name": "f", "type": "float64"},
+    {"name": "u", "type": "uint64"}, {"name": "s", "type": "string"}]}"#;
+
+/// Numbers as text, one record each, for `WIDE_SCHEMA`.
+const WIDE: [&str; 4] = [
+    r#"{"d38_19": 0.1234567890123456789, "d38_0": 99999999999999999999999999999999999999, "d10_2": 1.5e3, "f": 18446744073709551616, "u": 18446744073709551615, "s": 18446744073709551616}"#,
+    r#"{"d38_19": 1234567890123456789.1234567890123456789, "d38_0": -18446744073709551616, "d10_2": -0, "f": -9223372036854775809, "u": 0, "s": -9223372036854775809}"#,
+    r#"{"d38_19": -0.0, "d38_0": -99999999999999999999999999999999999999, "d10_2": 2.50E-1, "f": 123456789012345678901, "u": 1, "s": 1e19}"#,
+    r#"{"d38_19": -1E-19, "d38_0": 1.8446744073709551616e19, "d10_2": 99999999.99, "f": -0, "u": 2, "s": -0}"#,
+];
+
+fn decimals(batch: &arrow_array::RecordBatch, c: usize) -> Vec<i128> {
+    batch.column(c).as_primitive::<Decimal128Type>().values().to_vec()
+}
+
+#[test]
+fn json_numbers_into_decimals_keep_every_digit() {
+    let batch = Case::ndjson(WIDE.join("\n"), WIDE_SCHEMA).converts();
+    let digits_38 = 10i128.pow(38) - 1;
+    assert_eq!(
+        decimals(&batch, 0),
+        vec![1_234_567_890_123_456_789, 12_345_678_901_234_567_891_234_567_890_123_456_789, 0, -1]
+    );
+    assert_eq!(
+        decimals(&batch, 1),
+        vec![digits_38, -18_446_744_073_709_551_616, -digits_38, 18_446_744_073_709_551_616]
+    );
+    assert_eq!(decimals(&batch, 2), vec![150_000, 0, 25, 9_999_999_999]);
+    let f = batch.column(3).as_primitive::<arrow_array::types::Float64Type>();
+    let nearest = |s: &str| s.parse::<f64>().unwrap();
+    assert_eq!(
+        f.values().to_vec(),
+        vec![18_446_744_073_709_551_616.0, -9_223_372_036_854_775_808.0, nearest("123456789012345678901"), 0.0]
+    );
+    assert!(f.value(3).is_sign_positive(), "-0 is the integer zero");
+    let u = batch.column(4).as_primitive::<arrow_array::types::UInt64Type>();
+    assert_eq!(u.values().to_vec(), vec![u64::MAX, 0, 1, 2]);
+    let s = batch.column(5).as_string::<i32>();
+    let s: Vec<_> = s.iter().map(Option::unwrap).collect();
+    assert_eq!(s, ["18446744073709551616", "-9223372036854775809", "10000000000000000000", "0"]);
+
+    let array = format!("[\n{}\n]", WIDE.join(",\n"));
+    assert_eq!(Case::json_array(array, WIDE_SCHEMA).converts(), batch);
+}
+
+const NUMBER_SCHEMA: &str = r#"{"columns": [{"name": "id", "type": "int64", "nullable": false},
+    {"name": "v", "type": "TYPE"}]}"#;
+
+/// The reject a bad `v` gives as the only bad one of three NDJSON records,
+/// and the same record inside a JSON array: code, column, line, byte, record.
+fn json_reject(v: &str, type_name: &str) -> Vec<(String, String, u64, u64, u64)> {
+    let schema = NUMBER_SCHEMA.replace("TYPE", type_name);
+    let records = [r#"{"id": 1, "v": 0}"#.to_string(), format!(r#"{{"id": 2, "v": {v}}}"#), r#"{"id": 3}"#.to_string()];
+    let lines = Case::ndjson(records.join("\n") + "\n", &schema);
+    let array = Case::json_array(format!("[{}]", records.join(",\n ")), &schema);
+    let mut got = Vec::new();
+    for case in [lines, array] {
+        let (batch, rejects) = case.rejects();
+        assert_eq!(batch.column(0).as_primitive::<Int64Type>().values().to_vec(), vec![1, 3], "{v} into {type_name}");
+        for r in rejects {
+            let p = &r["problems"][0];
+            let text = |v: &serde_json::Value| v.as_str().unwrap().to_string();
+            let n = |k: &str| r[k].as_u64().unwrap();
+            got.push((text(&p["code"]), text(&p["column"]), n("line"), n("byte_offset"), n("record")));
+        }
+    }
+    got
+}
+
+#[test]
+fn a_json_number_a_column_cannot_hold_is_a_type_error_as_in_csv() {
+    // NDJSON: after a 17-byte line and its LF; array: after `[`, it and `,\n `.
+    let expected: Vec<(String, String, u64, u64, u64)> =
+        vec![("type-error".into(), "v".into(), 2, 18, 1), ("type-error".into(), "v".into(), 2, 21, 1)];
+    for (v, type_name) in [
+        ("18446744073709551616", "int64"),
+        ("-9223372036854775809", "int64"),
+        ("18446744073709551616", "uint64"),
+        ("-1", "uint64"),
+        ("123456789012345678901234567890", "int32"),
+        ("1.234", "decimal(10,2)"),
+        ("1.2345e1", "decimal(10,2)"),
+        ("100000000", "decimal(10,2)"),
+        ("1e8", "decimal(10,2)"),
+        ("100000000000000000000000000000000000000", "decimal(38,0)"),
+        ("0.12345678901234567891", "decimal(38,19)"),
+    ] {
+        assert_eq!(json_reject(v, type_name), expected, "{v} into {type_name}");
+        // The same text as a CSV field (a JSON exponent aside, which CSV
+        // does not read) is refused the same way.
+        if !v.contains('e') {
+            let schema = NUMBER_SCHEMA.replace("TYPE", type_name);
+            let (_, rejects) = Case::new(format!("id,v\n1,0\n2,{v}\n3,\n"), &schema).rejects();
+            assert_eq!((rejects.len(), &rejects[0]["problems"][0]["code"]), (1, &"type-error".into()), "{v}");
+        }
+    }
+}
+
+#[test]
+fn an_integer_past_64_bits_fails_with_its_column_and_place() {
+    let schema = NUMBER_SCHEMA.replace("TYPE", "int64");
+    let err = Case::ndjson("{\"id\": 1, \"v\": 2}\n{\"id\": 2, \"v\": 99999999999999999999}\n", &schema).fails();
+    assert_eq!(
+        err,
+        "case:line 2, byte 18, record 1, column \"v\": value does not parse as int64: \
+         \"{\\\"id\\\": 2, \\\"v\\\": 99999999999999999999}\""
+    );
+    let err = Case::json_array("[{\"id\": 1, \"v\": 2},\n {\"id\": 2, \"v\": -99999999999999999999}]", &schema).fails();
+    assert!(err.starts_with("case:line 2, byte 21, record 1, column \"v\": value does not parse as int64"), "{err}");
+    let case = Case::ndjson("{\"id\": 1, \"v\": 2}\n{\"id\": 2, \"v\": 99999999999999999999}\n", &schema);
+    let batch = case.on(sluicegate::spec::OnError::Null).converts();
+    assert_eq!(batch.column(0).as_primitive::<Int64Type>().values().to_vec(), vec![1], "the record is set aside");
+}

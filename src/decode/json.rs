@@ -19,6 +19,7 @@ use arrow_schema::{DataType, Field, FieldRef, Fields, SchemaRef};
 use simd_json::tape::{Node, Tape};
 use simd_json::StaticNode;
 
+use super::value::parse_decimal_number;
 use super::{ColumnBuilder, Decoded, FieldError, LineCursor, Origin};
 use crate::error::{show_value, Error, ErrorKind, Problem, Reject, Result};
 use crate::spec::{type_name, Column, JsonOptions, OnError, Schema};
@@ -471,7 +472,10 @@ impl RecordParser {
                 other => ErrorKind::JsonSyntax(format!("{other:?}")),
             })),
             Ok(()) => match tape.0.first() {
-                Some(Node::Object { .. }) => root.append_row(&tape.0, options),
+                Some(Node::Object { .. }) => {
+                    let structurals = self.buffers.structural_indexes();
+                    root.append_row(&Record { nodes: &tape.0, text: record, structurals, options })
+                }
                 _ => Err(RowError::new(ErrorKind::JsonShape)),
             },
         };
@@ -504,6 +508,40 @@ impl RowError {
             Some(inner) => format!("{key}.{inner}"),
         });
         self
+    }
+}
+
+/// One parsed record, as the walk into the builders sees it.
+struct Record<'a> {
+    nodes: &'a [Node<'a>],
+    /// The record's bytes as read (the parse unescapes strings in a copy).
+    text: &'a [u8],
+    /// simd-json's structural indexes into `text`.
+    structurals: &'a [u32],
+    options: &'a JsonOptions,
+}
+
+impl<'a> Record<'a> {
+    /// The text of the number at `nodes[i]`, for the few values a tape
+    /// number does not hold exactly (every digit of a decimal, an integer
+    /// past 64 bits). The tape has one node for each structural index that
+    /// starts a value (`{`, `[`, a string's opening quote, a scalar's first
+    /// byte), in order; closing brackets, `:` and `,` have none. A walk of
+    /// the record's structurals, so only for those rare values.
+    fn number_text(&self, i: usize) -> &'a [u8] {
+        let text = self.text;
+        let start = self
+            .structurals
+            .iter()
+            .map(|&at| at as usize)
+            .filter(|&at| text.get(at).is_some_and(|b| !matches!(b, b'}' | b']' | b':' | b',')))
+            .nth(i)
+            .expect("every tape node starts at a structural index");
+        let len = text[start..]
+            .iter()
+            .position(|b| !matches!(b, b'0'..=b'9' | b'-' | b'+' | b'.' | b'e' | b'E'))
+            .unwrap_or(text.len() - start);
+        &text[start..start + len]
     }
 }
 
@@ -552,26 +590,27 @@ impl Builder {
 
     /// Appends a top-level object as one row: every schema column gets a value
     /// or a null.
-    fn append_row(&mut self, nodes: &[Node], options: &JsonOptions) -> std::result::Result<(), RowError> {
+    fn append_row(&mut self, record: &Record) -> std::result::Result<(), RowError> {
         let Builder::Struct { fields, children, .. } = self else { unreachable!("the root is a struct") };
-        append_object(children, fields, nodes, 0, options)
+        append_object(children, fields, record, 0)
     }
 
-    fn append(&mut self, nodes: &[Node], i: usize, options: &JsonOptions) -> std::result::Result<(), RowError> {
+    fn append(&mut self, record: &Record, i: usize) -> std::result::Result<(), RowError> {
+        let nodes = record.nodes;
         if matches!(nodes[i], Node::Static(StaticNode::Null)) {
             self.append_null();
             return Ok(());
         }
         match self {
             Builder::Scalar { builder, data_type } => {
-                append_scalar(builder, data_type, &nodes[i]).map_err(|e| RowError::new(scalar_error(e, data_type)))
+                append_scalar(builder, record, i).map_err(|e| RowError::new(scalar_error(e, data_type)))
             }
             Builder::Struct { fields, children, nulls } => {
                 if !matches!(nodes[i], Node::Object { .. }) {
                     let expected = type_name(&DataType::Struct(fields.clone()));
                     return Err(RowError::new(ErrorKind::Parse { expected }));
                 }
-                append_object(children, fields, nodes, i, options)?;
+                append_object(children, fields, record, i)?;
                 nulls.append_non_null();
                 Ok(())
             }
@@ -585,7 +624,7 @@ impl Builder {
                     if !item.is_nullable() && matches!(nodes[j], Node::Static(StaticNode::Null)) {
                         return Err(RowError::new(ErrorKind::NullInNonNullable));
                     }
-                    child.append(nodes, j, options)?;
+                    child.append(record, j)?;
                     j += width(nodes, j);
                 }
                 let last = *offsets.last().expect("offsets start with 0");
@@ -644,10 +683,10 @@ fn child_column(field: &Field) -> Column {
 fn append_object(
     children: &mut [Builder],
     fields: &Fields,
-    nodes: &[Node],
+    record: &Record,
     i: usize,
-    options: &JsonOptions,
 ) -> std::result::Result<(), RowError> {
+    let nodes = record.nodes;
     let Node::Object { len, .. } = nodes[i] else { unreachable!("checked by the caller") };
     let mut seen = vec![false; children.len()];
     let mut j = i + 1;
@@ -663,9 +702,9 @@ fn append_object(
                 if !fields[c].is_nullable() && matches!(nodes[value], Node::Static(StaticNode::Null)) {
                     return Err(RowError::new(ErrorKind::NullInNonNullable).under(key));
                 }
-                children[c].append(nodes, value, options).map_err(|e| e.under(key))?;
+                children[c].append(record, value).map_err(|e| e.under(key))?;
             }
-            None if options.unknown_fields_are_errors => {
+            None if record.options.unknown_fields_are_errors => {
                 return Err(RowError::new(ErrorKind::UnknownField).under(key));
             }
             None => {}
@@ -694,12 +733,14 @@ fn scalar_error(e: FieldError, data_type: &DataType) -> ErrorKind {
 /// they fit exactly; strings are parsed as CSV fields are (so timestamps,
 /// dates and decimals come as strings); numbers and booleans into a string
 /// column are written as JSON writes them.
-fn append_scalar(
-    builder: &mut ColumnBuilder,
-    data_type: &DataType,
-    node: &Node,
-) -> std::result::Result<(), FieldError> {
+///
+/// An integer past the 64-bit range is on the tape as the nearest double
+/// (simd-json's `big-int-as-float`): whole and at least 2^63 in size, so no
+/// integer column takes it, a float column takes the nearest value, and a
+/// decimal or string column reads its digits from the text.
+fn append_scalar(builder: &mut ColumnBuilder, record: &Record, i: usize) -> std::result::Result<(), FieldError> {
     use ColumnBuilder as B;
+    let node = &record.nodes[i];
     macro_rules! int {
         ($b:expr, $t:ty) => {{
             let v: $t = match node {
@@ -781,26 +822,79 @@ fn append_scalar(
                 b.append_value(if *v { "true" } else { "false" });
                 Ok(())
             }
+            Node::Static(StaticNode::F64(v)) if is_wide_integer(*v) => {
+                let text = record.number_text(i);
+                if text.iter().all(|b| b.is_ascii_digit() || *b == b'-') {
+                    // SAFETY: ASCII digits and a sign.
+                    b.append_value(unsafe { std::str::from_utf8_unchecked(text) });
+                } else {
+                    b.append_value(v.to_string());
+                }
+                Ok(())
+            }
             n => {
                 let text = number_text(n).ok_or(FieldError::Parse)?;
                 b.append_value(text);
                 Ok(())
             }
         },
-        B::Decimal { .. } | B::Date { .. } | B::Timestamp { .. } => match node {
+        B::Decimal { builder: b, precision, scale } => {
+            let v = match node {
+                Node::String(s) => return builder.append(s.as_bytes(), true),
+                Node::Static(StaticNode::I64(v)) => decimal_from_int(*v as i128, *precision, *scale),
+                Node::Static(StaticNode::U64(v)) => decimal_from_int(*v as i128, *precision, *scale),
+                Node::Static(StaticNode::F64(_)) => parse_decimal_number(record.number_text(i), *precision, *scale),
+                _ => None,
+            };
+            b.append_value(v.ok_or(FieldError::Parse)?);
+            Ok(())
+        }
+        B::Date { .. } | B::Timestamp { .. } => match node {
             Node::String(s) => builder.append(s.as_bytes(), true),
-            n if matches!(data_type, DataType::Decimal128(..)) => {
-                let text = number_text(n).ok_or(FieldError::Parse)?;
-                builder.append(text.as_bytes(), true)
-            }
             _ => Err(FieldError::Parse),
         },
     }
 }
 
+/// A double that can only have come from an integer literal past the i64
+/// and u64 ranges (or a float literal as large and whole).
+fn is_wide_integer(v: f64) -> bool {
+    // 2^63, exactly: i64::MIN converts without rounding.
+    v.fract() == 0.0 && v.abs() >= -(i64::MIN as f64)
+}
+
+/// A whole number as a decimal: `v` times ten to the scale, within the
+/// precision, as [`parse_decimal`](super::value::parse_decimal) reads its digits.
+fn decimal_from_int(v: i128, precision: u8, scale: i8) -> Option<i128> {
+    let v = v.checked_mul(10i128.checked_pow(scale as u32)?)?;
+    (v.unsigned_abs() < 10u128.pow(precision as u32)).then_some(v)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn number_text_finds_the_node_in_the_record() {
+        let text = br#"{"a" : [1, "x,]:y", {"b": -2.50e+3}], "c":true,"d" :  18446744073709551616 , "e": {}}"#;
+        let mut copy = text.to_vec();
+        let mut buffers = simd_json::Buffers::new(copy.len());
+        let mut tape = Tape::null();
+        simd_json::fill_tape(&mut copy, &mut buffers, &mut tape).unwrap();
+        let record = Record {
+            nodes: &tape.0,
+            text,
+            structurals: buffers.structural_indexes(),
+            options: &JsonOptions::default(),
+        };
+        let numbers: Vec<&[u8]> = (0..tape.0.len())
+            .filter(
+                |&i| matches!(tape.0[i], Node::Static(s) if s != StaticNode::Null && !matches!(s, StaticNode::Bool(_))),
+            )
+            .map(|i| record.number_text(i))
+            .collect();
+        assert_eq!(numbers, [&b"1"[..], b"-2.50e+3", b"18446744073709551616"]);
+    }
 
     #[test]
     fn width_spans_nested_values() {

@@ -105,6 +105,90 @@ pub fn parse_decimal(s: &[u8], precision: u8, scale: i8) -> Option<i128> {
     Some(if neg { -value } else { value })
 }
 
+/// A JSON number's text (`-1.25e3`) as a decimal, by the rule of
+/// [`parse_decimal`] applied to its exact value: the exponent moves the
+/// point, so `1.5e3` is `1500` and `5e-5` is `0.00005`. Never through a
+/// float, so no digit is lost or made up.
+pub fn parse_decimal_number(s: &[u8], precision: u8, scale: i8) -> Option<i128> {
+    let Some(e) = memchr::memchr2(b'e', b'E', s) else {
+        return parse_decimal(s, precision, scale);
+    };
+    let exponent = parse_exponent(&s[e + 1..])?;
+    let (neg, digits) = match s[..e].first()? {
+        b'-' => (true, &s[1..e]),
+        b'+' => (false, &s[1..e]),
+        _ => (false, &s[..e]),
+    };
+    let point = memchr::memchr(b'.', digits).unwrap_or(digits.len()) as i64;
+    let scale = scale as i64;
+    let mut value: i128 = 0;
+    let mut significant = 0usize;
+    // The place of the last digit kept, in digits after the point.
+    let mut kept = i64::MIN;
+    let mut seen = 0i64;
+    let mut seen_point = false;
+    for &b in digits {
+        match b {
+            b'0'..=b'9' => {
+                seen += 1;
+                let place = (seen - point).saturating_sub(exponent);
+                if place > scale {
+                    // Past the scale the digits are fine only as zeros; every
+                    // later digit is further past.
+                    if b != b'0' {
+                        return None;
+                    }
+                    continue;
+                }
+                if value != 0 || b != b'0' {
+                    significant += 1;
+                }
+                if significant > 38 {
+                    return None;
+                }
+                value = value * 10 + (b - b'0') as i128;
+                kept = place;
+            }
+            b'.' if !seen_point => seen_point = true,
+            _ => return None,
+        }
+    }
+    if seen == 0 {
+        return None;
+    }
+    if value != 0 {
+        // Each step multiplies a non-zero value: at most 38 of them succeed.
+        for _ in kept..scale {
+            value = value.checked_mul(10)?;
+        }
+    }
+    if value >= 10i128.pow(precision as u32) {
+        return None;
+    }
+    Some(if neg { -value } else { value })
+}
+
+/// The exponent of a number, `+3`, `-12` or `7`; one that does not fit an
+/// i64 is held at its bound (`1e-99999999999999999999` is still zero).
+fn parse_exponent(s: &[u8]) -> Option<i64> {
+    let (neg, digits) = match s.first()? {
+        b'-' => (true, &s[1..]),
+        b'+' => (false, &s[1..]),
+        _ => (false, s),
+    };
+    if digits.is_empty() {
+        return None;
+    }
+    let mut e: i64 = 0;
+    for &b in digits {
+        if !b.is_ascii_digit() {
+            return None;
+        }
+        e = e.saturating_mul(10).saturating_add((b - b'0') as i64);
+    }
+    Some(if neg { -e } else { e })
+}
+
 /// Days from 1970-01-01 to a valid proleptic Gregorian date.
 pub fn days_from_civil(y: i64, m: u32, d: u32) -> Option<i64> {
     if !(1..=12).contains(&m) || d == 0 || d > days_in_month(y, m) {
@@ -324,6 +408,42 @@ mod tests {
             parse_decimal(b"99999999999999999999999999999999999999", 38, 0),
             Some(99_999_999_999_999_999_999_999_999_999_999_999_999)
         );
+    }
+
+    #[test]
+    fn json_numbers_move_the_point_by_their_exponent() {
+        assert_eq!(parse_decimal_number(b"1.5e3", 10, 2), Some(150_000));
+        assert_eq!(parse_decimal_number(b"1E-10", 38, 10), Some(1));
+        assert_eq!(parse_decimal_number(b"5e-5", 5, 5), Some(5));
+        assert_eq!(parse_decimal_number(b"-2.50E+1", 10, 2), Some(-2500));
+        assert_eq!(parse_decimal_number(b"1.234e1", 10, 2), Some(1234));
+        assert_eq!(parse_decimal_number(b"1.2345e1", 10, 2), None, "would lose a digit");
+        assert_eq!(parse_decimal_number(b"123e-5", 10, 2), None, "would lose a digit");
+        assert_eq!(parse_decimal_number(b"100e-2", 10, 0), Some(1));
+        assert_eq!(parse_decimal_number(b"1.000e-1", 10, 1), Some(1));
+        assert_eq!(parse_decimal_number(b"1e8", 10, 2), None, "precision");
+        assert_eq!(parse_decimal_number(b"1e7", 10, 2), Some(1_000_000_000));
+        assert_eq!(parse_decimal_number(b"0e99999999999999999999", 10, 2), Some(0));
+        assert_eq!(parse_decimal_number(b"-0.0e-99999999999999999999", 10, 2), Some(0));
+        assert_eq!(parse_decimal_number(b"1e99999999999999999999", 38, 0), None);
+        assert_eq!(parse_decimal_number(b"1e-99999999999999999999", 38, 0), None);
+        assert_eq!(
+            parse_decimal_number(b"9.9999999999999999999999999999999999999e37", 38, 0),
+            Some(10i128.pow(38) - 1)
+        );
+        assert_eq!(parse_decimal_number(b"1e", 10, 2), None);
+        assert_eq!(parse_decimal_number(b"e1", 10, 2), None);
+        assert_eq!(parse_decimal_number(b"1.2.3e1", 10, 2), None);
+    }
+
+    #[test]
+    fn json_numbers_without_an_exponent_follow_the_field_rule() {
+        for text in ["0", "-0", "1234.50", "-0.5", "1.234", "99999999999999999999999999999999999999", "0.0000000001"] {
+            for (p, s) in [(12, 2), (38, 0), (38, 10), (38, 19), (5, 5)] {
+                let (a, b) = (parse_decimal_number(text.as_bytes(), p, s), parse_decimal(text.as_bytes(), p, s));
+                assert_eq!(a, b, "{text} as decimal({p},{s})");
+            }
+        }
     }
 
     #[test]
