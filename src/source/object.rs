@@ -61,7 +61,10 @@ pub fn object_path(key: &str) -> ObjectPath {
 /// A client for `bucket`, configured from the environment; `endpoint`
 /// overrides `AWS_ENDPOINT_URL`.
 pub fn store(bucket: &str, endpoint: Option<&str>) -> Result<Arc<AmazonS3>> {
-    let mut b = AmazonS3Builder::from_env().with_bucket_name(bucket);
+    // Conditional writes (If-Match / If-None-Match) for the manifest.
+    let mut b = AmazonS3Builder::from_env()
+        .with_bucket_name(bucket)
+        .with_conditional_put(object_store::aws::S3ConditionalPut::ETagMatch);
     let endpoint = endpoint.map(str::to_string).or_else(|| std::env::var("AWS_ENDPOINT_URL").ok());
     if let Some(e) = endpoint {
         if e.starts_with("http://") {
