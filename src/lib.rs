@@ -41,6 +41,8 @@ pub mod decode;
 pub mod encode;
 pub mod error;
 pub mod infer;
+#[cfg(feature = "lambda")]
+pub mod lambda;
 pub mod pipeline;
 pub mod report;
 pub mod sink;

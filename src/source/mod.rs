@@ -125,7 +125,19 @@ impl Source {
     /// `range_bytes`, two in flight; `endpoint` overrides `AWS_ENDPOINT_URL`.
     #[cfg(feature = "aws")]
     pub fn open_object(url: &object::ObjectUrl, endpoint: Option<&str>, range_bytes: usize) -> Result<Source> {
-        let reader = object::ObjectReader::open(url, endpoint, range_bytes, 2)?;
+        Source::open_object_at(url, endpoint, range_bytes, None)
+    }
+
+    /// As [`Source::open_object`], at the version `etag` names (an object
+    /// that changed since is an error).
+    #[cfg(feature = "aws")]
+    pub fn open_object_at(
+        url: &object::ObjectUrl,
+        endpoint: Option<&str>,
+        range_bytes: usize,
+        etag: Option<String>,
+    ) -> Result<Source> {
+        let reader = object::ObjectReader::open(url, endpoint, range_bytes, 2, etag)?;
         Source::from_reader(&url.to_string(), reader)
     }
 

@@ -14,7 +14,7 @@ use std::sync::Arc;
 use bytes::Bytes;
 use object_store::aws::{AmazonS3, AmazonS3Builder};
 use object_store::path::Path as ObjectPath;
-use object_store::{GetOptions, ObjectStore, ObjectStoreExt};
+use object_store::{GetOptions, ObjectStore};
 
 use crate::error::{Error, Result};
 
@@ -111,13 +111,23 @@ pub struct ObjectReader {
 }
 
 impl ObjectReader {
-    /// Opens `url`; each GET fetches at most `range_bytes` (at most 8 MiB),
-    /// `ahead` of them in flight.
-    pub fn open(url: &ObjectUrl, endpoint: Option<&str>, range_bytes: usize, ahead: usize) -> Result<ObjectReader> {
+    /// Opens `url` (at the version `etag` names, when given: the object
+    /// as an event saw it); each GET fetches at most `range_bytes` (at most
+    /// 8 MiB), `ahead` of them in flight.
+    pub fn open(
+        url: &ObjectUrl,
+        endpoint: Option<&str>,
+        range_bytes: usize,
+        ahead: usize,
+        etag: Option<String>,
+    ) -> Result<ObjectReader> {
         let store = store(&url.bucket, endpoint)?;
         let runtime = runtime()?;
         let path = url.path();
-        let meta = runtime.block_on(store.head(&path)).map_err(|e| object_error(url, e))?;
+        let head = GetOptions::new().with_head(true).with_if_match(etag);
+        let meta = runtime
+            .block_on(async { Ok::<_, object_store::Error>(store.get_opts(&path, head).await?.meta) })
+            .map_err(|e| object_error(url, e))?;
         Ok(ObjectReader {
             runtime,
             store,
