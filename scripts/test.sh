@@ -36,11 +36,11 @@ fi
 step "installing tests/requirements.txt"
 "$PY" -m pip install --quiet --disable-pip-version-check -r tests/requirements.txt
 
-step "cargo build --release"
-cargo build --release
+step "cargo build --release --all-features"
+cargo build --release --all-features
 
-step "cargo test --release"
-cargo test --release
+step "cargo test --release --all-features"
+cargo test --release --all-features
 
 export SLUICEGATE_BIN="${SLUICEGATE_BIN:-${CARGO_TARGET_DIR:-$PWD/target}/release/sluicegate}"
 step "pytest tests/e2e (binary: $SLUICEGATE_BIN)"

@@ -111,7 +111,11 @@ impl Handler {
                     continue;
                 }
             };
-            let etag = r.s3.object.e_tag.clone().filter(|e| !e.is_empty());
+            // Events give the ETag bare; If-Match wants it quoted.
+            let etag = r.s3.object.e_tag.clone().filter(|e| !e.is_empty()).map(|e| match e.starts_with('"') {
+                true => e,
+                false => format!("\"{e}\""),
+            });
             let input = ObjectUrl { bucket: bucket.to_string(), key };
             match self.convert_object(&input, etag) {
                 Ok(report) => done.push(report_json(&report)),
@@ -366,7 +370,10 @@ mod tests {
         two["Records"].as_array_mut().unwrap().push(bad_key);
         let err = h.handle(two).unwrap_err().to_string();
         assert!(err.starts_with("2 of 2 records failed: record 0 (s3://sourcebucket/Happy Face.jpg)"), "{err}");
-        assert!(err.contains("; record 1 (\"bad%zz\"): invalid spec: key \"bad%zz\" has a bad percent escape"), "{err}");
+        assert!(
+            err.contains("; record 1 (\"bad%zz\"): invalid spec: key \"bad%zz\" has a bad percent escape"),
+            "{err}"
+        );
     }
 
     /// The fixture event with one record of this name and key.

@@ -12,7 +12,9 @@
 //!   with their offset and line;
 //! - [`decode`]: chunk bytes to an Arrow `RecordBatch`;
 //! - [`validate`]: the schema's constraints over a decoded batch, as
-//!   per-row violations (not yet run by the pipeline);
+//!   per-row violations;
+//! - [`transform`]: the pipeline file's steps and routes, compiled SQL
+//!   expressions over each batch;
 //! - [`encode`]: the batch to encoded Parquet column chunks, in the worker;
 //! - [`sink`]: row groups appended in input order, committed by rename;
 //! - [`pipeline`]: the wiring; [`budget`]: every size from one memory figure;
