@@ -16,6 +16,11 @@
 //! - `stages/validate`: `Validator::check` over the decoded batches with every
 //!   column constrained ([`CONSTRAINED`]) and no value breaking a constraint:
 //!   the cost validation adds to a conversion, next to decode's.
+//! - `stages/transform`: the [`TRANSFORMS`] pipeline steps (five derives, a
+//!   filter, a rename) over the decoded batches: the cost transforms add.
+//! - `expression/kernel`, `expression/compiled`: `amount * quantity` by
+//!   arrow's `mul` kernel alone, and as a compiled expression over the
+//!   batches; the two should cost about the same.
 //!
 //! `cargo bench --bench throughput -- --quick` for a fast look;
 //! `cargo bench --bench throughput -- ndjson` for NDJSON alone.
@@ -26,8 +31,10 @@ use std::path::Path;
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use sluicegate::decode::{CsvDecoder, Scratch};
 use sluicegate::sink::ParquetSink;
-use sluicegate::spec::{CsvOptions, Format, ParquetOptions, Schema};
+use sluicegate::spec::{CsvOptions, Format, OnError, ParquetOptions, PipelineFile, Schema};
 use sluicegate::split::{Chunk, Chunker, CsvSplitter};
+use sluicegate::transform::expr::Expr;
+use sluicegate::transform::Transforms;
 use sluicegate::validate::Validator;
 use sluicegate::{Budget, Pipeline, Source, Spec};
 
@@ -154,8 +161,58 @@ fn throughput(c: &mut Criterion) {
             }
         })
     });
+    let file = PipelineFile::parse(TRANSFORMS, "bench", Path::new("")).expect("the bench pipeline parses");
+    let steps = Transforms::compile(&file.spec.steps, decoder.arrow_schema().clone(), OnError::Reject)
+        .expect("the bench pipeline compiles");
+    group.bench_function("transform", |b| {
+        b.iter(|| {
+            for batch in &batches {
+                steps.apply(batch.clone()).unwrap();
+            }
+        })
+    });
+    group.finish();
+
+    let schema = decoder.arrow_schema();
+    let product = Expr::compile("amount * quantity", schema).expect("the expression compiles");
+    let (amount, quantity) = (schema.index_of("amount").unwrap(), schema.index_of("quantity").unwrap());
+    // The kernel alone, on the same operands the expression promotes them to.
+    let operands: Vec<_> = batches
+        .iter()
+        .map(|b| {
+            let a = arrow_cast::cast(b.column(amount), product.data_type()).unwrap();
+            let q = arrow_cast::cast(b.column(quantity), product.data_type()).unwrap();
+            (a, q)
+        })
+        .collect();
+    let mut group = c.benchmark_group("expression");
+    group.sample_size(10).throughput(Throughput::Bytes(bytes));
+    group.bench_function("kernel", |b| {
+        b.iter(|| {
+            for (a, q) in &operands {
+                arrow_arith::numeric::mul(a, q).unwrap();
+            }
+        })
+    });
+    group.bench_function("compiled", |b| {
+        b.iter(|| {
+            for batch in &batches {
+                product.evaluate(batch).unwrap();
+            }
+        })
+    });
     group.finish();
 }
+
+/// The pipeline steps `stages/transform` applies.
+const TRANSFORMS: &str = r#"
+[[transform]]
+filter = "amount > 0"
+[[transform]]
+derive = { total = "amount * quantity", net = "amount - discount", cc = "lower(country)", month = "date_trunc('month', order_date)", big = "amount > 100" }
+[[transform]]
+rename = { event_ts = "ts" }
+"#;
 
 /// `Pipeline::run` over `input` at every budget of [`BUDGETS_MB`].
 fn bench_pipeline(c: &mut Criterion, name: &str, spec: Spec, input: &Path, output: &Path, bytes: u64) {

@@ -154,18 +154,20 @@ impl Handler {
 
     /// Converts one object into its output; logs and emits its metrics.
     pub fn convert_object(&self, input: &ObjectUrl, etag: Option<String>) -> Result<Report> {
-        let plan = Budget::new(self.memory_mb).partitioned(self.file.spec.is_partitioned()).plan()?;
+        let plan = self.plan()?;
         let source = Source::open_object_at(input, self.endpoint.as_deref(), plan.chunk_bytes, etag)?;
         let out = self.output_for(input);
         self.run(source, out, plan)
     }
 
+    /// The plan the function's memory gives this pipeline.
+    fn plan(&self) -> Result<crate::Plan> {
+        Budget::new(self.memory_mb).partitioned(self.file.spec.is_partitioned()).plan()
+    }
+
     fn run(&self, source: Source, out: ObjectUrl, plan: crate::Plan) -> Result<Report> {
         let publisher = Publisher::new(out.clone(), self.endpoint.as_deref(), self.file.spec.writes_directory())?;
-        let mut spec = self.file.spec.clone();
-        if spec.format == crate::spec::Format::Csv && !self.file.format_given {
-            spec.format = crate::spec::Format::from_path(std::path::Path::new(source.name()));
-        }
+        let spec = self.file.spec_for(std::path::Path::new(source.name()));
         let mut report = Pipeline::new(spec, plan).run(source, &publisher.staged_output())?;
         let rejects = report.rejects_file.as_ref().map(PathBuf::from);
         let objects = publisher.publish(rejects.as_deref())?;
@@ -220,7 +222,7 @@ impl Handler {
         let ext = if handler.file.spec.format == crate::spec::Format::Csv { "csv" } else { "ndjson" };
         let input = ObjectUrl { bucket: String::new(), key: format!("api/{id}.{ext}") };
         let out = handler.output_for(&input);
-        let plan = match Budget::new(self.memory_mb).partitioned(handler.file.spec.is_partitioned()).plan() {
+        let plan = match handler.plan() {
             Ok(p) => p,
             Err(e) => return response(500, json!({"error": e.to_string()})),
         };

@@ -26,7 +26,7 @@ use crate::error::{Error, ErrorKind, Problem, Reject, Result};
 use crate::report::{peak_rss_bytes, Report};
 use crate::sink::{Files, Packed, ParquetSink, RejectSink, RouteLayout};
 use crate::source::Source;
-use crate::spec::{Finding, Format, MaxRejects, OnError, Schema, Spec};
+use crate::spec::{describe, Finding, Format, MaxRejects, OnError, Schema, Spec};
 use crate::split::{Chunk, Chunker, CsvSplitter, JsonArraySplitter, Splitter};
 use crate::transform::{Outcome, Router, Transforms};
 use crate::validate::Validator;
@@ -237,7 +237,9 @@ impl Pipeline {
             }
         };
         let stage = match staged {
-            true => Some(Stage::compile(&self.spec, decoder.arrow_schema()).map_err(|f| Error::spec(findings(&f)))?),
+            true => {
+                Some(Stage::compile(&self.spec, decoder.arrow_schema()).map_err(|f| Error::spec(describe(None, &f)))?)
+            }
             false => None,
         };
         let (mut sink, encoders) = match (output, &stage) {
@@ -560,12 +562,6 @@ fn work(
 fn take_batch(batch: &mut RecordBatch) -> RecordBatch {
     let empty = RecordBatch::new_empty(batch.schema());
     std::mem::replace(batch, empty)
-}
-
-/// Every finding, one per line.
-fn findings(found: &[Finding]) -> String {
-    let lines: Vec<String> = found.iter().map(ToString::to_string).collect();
-    lines.join("\n")
 }
 
 /// The transform stage: the pipeline's steps, its routes and their layouts.

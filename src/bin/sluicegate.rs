@@ -138,15 +138,16 @@ impl InputArgs {
 
     /// The spec: the pipeline file's, with the flags given over it.
     fn spec(&self, file: Option<&PipelineFile>) -> anyhow::Result<Spec> {
-        let mut spec = file.map_or_else(|| Spec::new(None), |f| f.spec.clone());
+        let mut spec = match file {
+            Some(f) => f.spec_for(&self.input),
+            None => Spec { format: Format::from_path(&self.input), ..Spec::new(None) },
+        };
         if let Some(path) = &self.schema {
             spec.schema = Some(Schema::from_path(path)?);
         }
-        spec.format = match (&self.format, file) {
-            (Some(f), _) => f.parse::<Format>()?,
-            (None, Some(file)) if file.format_given => spec.format,
-            (None, _) => Format::from_path(&self.input),
-        };
+        if let Some(f) = &self.format {
+            spec.format = f.parse::<Format>()?;
+        }
         self.csv.apply(&mut spec)?;
         if let Some(u) = &self.json.unknown_fields {
             spec.json.unknown_fields_are_errors = match u.as_str() {
@@ -626,7 +627,7 @@ fn check(args: CheckArgs) -> anyhow::Result<bool> {
     let name = path.file_stem().map_or("pipeline".into(), |s| s.to_string_lossy().into_owned());
     let mut out = std::io::stdout().lock();
     let problems = |out: &mut dyn Write, found: &[sluicegate::spec::Finding]| -> anyhow::Result<bool> {
-        writeln!(out, "{}", describe(path, found))?;
+        writeln!(out, "{}", describe(Some(path), found))?;
         let n = found.len();
         writeln!(out, "{}: {n} problem{}", path.display(), if n == 1 { "" } else { "s" })?;
         Ok(false)

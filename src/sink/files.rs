@@ -64,7 +64,6 @@ pub struct Files {
     root: PathBuf,
     input_id: String,
     options: ParquetOptions,
-    row_group_rows: usize,
     routes: Vec<RouteFiles>,
     /// Finished files, renamed at the end.
     pending: Vec<(Pending, FileWritten)>,
@@ -139,7 +138,6 @@ impl Files {
             root: root.to_path_buf(),
             input_id: input_id(source),
             options: options.clone(),
-            row_group_rows,
             routes,
             pending: Vec::new(),
             buffered: 0,
@@ -148,11 +146,6 @@ impl Files {
             open_cap: open_cap.max(1),
             clock: 0,
         })
-    }
-
-    /// Whether route `r` is partitioned (takes [`Files::append_partitions`]).
-    pub fn is_partitioned(&self, r: usize) -> bool {
-        !self.routes[r].layout.partition_by.is_empty()
     }
 
     /// Appends row groups to route `r`'s current file, rolling to a new
@@ -344,11 +337,6 @@ impl Files {
         std::fs::rename(&temp, &path).map_err(|e| Error::io(format!("renaming to {}", path.display()), e))?;
         Ok(written)
     }
-
-    /// Rows per row group (for partitioned routes' encoders).
-    pub fn row_group_rows(&self) -> usize {
-        self.row_group_rows
-    }
 }
 
 /// Closes a file, leaving it pending under its temporary name.
@@ -380,24 +368,32 @@ fn create_dir(dir: &Path) -> Result<()> {
 /// Removes files under `root` whose names start with `prefix` and end in
 /// `.parquet` that are not in `keep`.
 fn remove_stale(root: &Path, prefix: &str, keep: &HashSet<PathBuf>) -> Result<()> {
-    let mut dirs = vec![root.to_path_buf()];
-    while let Some(dir) = dirs.pop() {
-        let entries = std::fs::read_dir(&dir).map_err(|e| Error::io(format!("listing {}", dir.display()), e))?;
-        for entry in entries.flatten() {
-            let path = entry.path();
-            let Ok(kind) = entry.file_type() else { continue };
-            if kind.is_dir() {
-                dirs.push(path);
-            } else if kind.is_file() {
-                let name = entry.file_name();
-                let name = name.to_string_lossy();
-                if name.starts_with(prefix) && name.ends_with(".parquet") && !keep.contains(&path) {
-                    std::fs::remove_file(&path).map_err(|e| Error::io(format!("removing {}", path.display()), e))?;
-                }
-            }
+    for path in files_under(root)? {
+        let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        if name.starts_with(prefix) && name.ends_with(".parquet") && !keep.contains(&path) {
+            std::fs::remove_file(&path).map_err(|e| Error::io(format!("removing {}", path.display()), e))?;
         }
     }
     Ok(())
+}
+
+/// Every file in the tree under `root`.
+pub(crate) fn files_under(root: &Path) -> Result<Vec<PathBuf>> {
+    let mut files = Vec::new();
+    let mut dirs = vec![root.to_path_buf()];
+    while let Some(dir) = dirs.pop() {
+        let entries = std::fs::read_dir(&dir).map_err(|e| Error::io(format!("listing {}", dir.display()), e))?;
+        for entry in entries {
+            let entry = entry.map_err(|e| Error::io(format!("listing {}", dir.display()), e))?;
+            let kind = entry.file_type().map_err(|e| Error::io(format!("listing {}", dir.display()), e))?;
+            if kind.is_dir() {
+                dirs.push(entry.path());
+            } else if kind.is_file() {
+                files.push(entry.path());
+            }
+        }
+    }
+    Ok(files)
 }
 
 /// A stable short name for an input: 16 hex digits of its name's SHA-256.

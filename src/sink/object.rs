@@ -16,7 +16,7 @@ use object_store::aws::AmazonS3;
 use object_store::path::Path as ObjectPath;
 use object_store::{ObjectStore, ObjectStoreExt, PutMode, PutOptions, PutPayload, UpdateVersion};
 
-use super::files::{input_id, MANIFEST};
+use super::files::{files_under, input_id, MANIFEST};
 use crate::error::{Error, Result};
 use crate::source::object::{object_error, object_path, runtime, store, ObjectUrl};
 
@@ -76,8 +76,7 @@ impl Publisher {
         let mut written = Vec::new();
         if staged.is_dir() {
             let manifest = staged.join(MANIFEST);
-            let mut files = Vec::new();
-            walk(&staged, &mut files)?;
+            let mut files = files_under(&staged)?;
             files.sort();
             let mut keys = std::collections::HashSet::new();
             for file in files.iter().filter(|f| **f != manifest) {
@@ -199,16 +198,4 @@ fn read_part(f: &mut std::fs::File) -> std::io::Result<Bytes> {
     let mut buf = Vec::with_capacity(PART_BYTES);
     f.by_ref().take(PART_BYTES as u64).read_to_end(&mut buf)?;
     Ok(Bytes::from(buf))
-}
-
-fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
-    for entry in std::fs::read_dir(dir).map_err(|e| Error::io(format!("listing {}", dir.display()), e))? {
-        let path = entry.map_err(|e| Error::io(format!("listing {}", dir.display()), e))?.path();
-        if path.is_dir() {
-            walk(&path, out)?;
-        } else {
-            out.push(path);
-        }
-    }
-    Ok(())
 }

@@ -56,7 +56,17 @@ impl PipelineFile {
         let text = std::fs::read_to_string(path).map_err(|e| Error::io(format!("reading {}", path.display()), e))?;
         let name = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "pipeline".into());
         let base = path.parent().unwrap_or(Path::new(""));
-        PipelineFile::parse(&text, &name, base).map_err(|found| Error::spec(describe(path, &found)))
+        PipelineFile::parse(&text, &name, base).map_err(|found| Error::spec(describe(Some(path), &found)))
+    }
+
+    /// The spec for the input named `name`: in the format the file gives,
+    /// or, where it gives none, the one the name suggests.
+    pub fn spec_for(&self, name: &Path) -> Spec {
+        let mut spec = self.spec.clone();
+        if !self.format_given {
+            spec.format = Format::from_path(name);
+        }
+        spec
     }
 
     /// Parses a pipeline file's text; `base` is the directory that relative
@@ -206,13 +216,13 @@ impl PipelineFile {
     }
 }
 
-/// Every finding, one per line, each after the file's name.
-pub fn describe(path: &Path, found: &[Finding]) -> String {
+/// Every finding, one per line, each after the file's name when given.
+pub fn describe(path: Option<&Path>, found: &[Finding]) -> String {
     let lines: Vec<String> = found
         .iter()
-        .map(|f| match f.place {
-            Some(p) => format!("{}:{p}: {}", path.display(), f.message),
-            None => format!("{}: {}", path.display(), f.message),
+        .map(|f| match path {
+            Some(path) => format!("{}:{f}", path.display()),
+            None => f.to_string(),
         })
         .collect();
     lines.join("\n")

@@ -40,16 +40,7 @@ pub fn next_delimiter(data: &[u8], from: usize) -> Option<(usize, Delimiter)> {
     let mut i = from;
     while i < data.len() {
         match data[i] {
-            b'"' => {
-                i += 1;
-                loop {
-                    i += memchr::memchr2(b'"', b'\\', data.get(i..)?)?;
-                    if data[i] == b'"' {
-                        break;
-                    }
-                    i += 2;
-                }
-            }
+            b'"' => i = string_end(data, i)?,
             b'[' | b'{' => depth += 1,
             b'}' => depth = depth.saturating_sub(1),
             b']' if depth == 0 => return Some((i, Delimiter::Close)),
@@ -62,6 +53,19 @@ pub fn next_delimiter(data: &[u8], from: usize) -> Option<(usize, Delimiter)> {
     None
 }
 
+/// The index of the quote that closes the string opening at `data[open]`;
+/// `None` when `data` ends first.
+fn string_end(data: &[u8], open: usize) -> Option<usize> {
+    let mut i = open + 1;
+    loop {
+        i += memchr::memchr2(b'"', b'\\', data.get(i..)?)?;
+        if data[i] == b'"' {
+            return Some(i);
+        }
+        i += 2;
+    }
+}
+
 /// Where the first JSON value in `data` (which starts with it) ends, by the
 /// same rules as [`next_delimiter`]; `None` when `data` ends first. Used to
 /// tell a missing comma from other errors in an element that fails to parse.
@@ -70,16 +74,7 @@ pub fn first_value_end(data: &[u8]) -> Option<usize> {
     let mut i = 0;
     while i < data.len() {
         match data[i] {
-            b'"' => {
-                i += 1;
-                loop {
-                    i += memchr::memchr2(b'"', b'\\', data.get(i..)?)?;
-                    if data[i] == b'"' {
-                        break;
-                    }
-                    i += 2;
-                }
-            }
+            b'"' => i = string_end(data, i)?,
             b'[' | b'{' => depth += 1,
             b']' | b'}' => depth = depth.saturating_sub(1),
             b if depth == 0 && (is_space(b) || b == b',') => return Some(i),

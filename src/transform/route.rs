@@ -84,14 +84,6 @@ impl Router {
         self.routes[i].steps.schema()
     }
 
-    pub fn len(&self) -> usize {
-        self.routes.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.routes.is_empty()
-    }
-
     /// Sends each row of `batch` down the first route that takes it.
     pub fn route(&self, batch: RecordBatch) -> Result<Routed> {
         let rows = batch.num_rows();

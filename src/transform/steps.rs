@@ -15,7 +15,6 @@ use crate::spec::{type_name, Column, Finding, OnError, Place, Placed, Sql, Step}
 #[derive(Debug)]
 pub struct Transforms {
     steps: Vec<Compiled>,
-    input: SchemaRef,
     output: SchemaRef,
     on_error: OnError,
 }
@@ -60,7 +59,7 @@ impl Transforms {
     ) -> std::result::Result<Transforms, Vec<Finding>> {
         let mut found = Vec::new();
         let mut compiled = Vec::new();
-        let mut schema = Arc::clone(&input);
+        let mut schema = input;
         for placed in steps {
             let before = found.len();
             for (op, next) in compile_step(placed, &schema, &mut found) {
@@ -75,21 +74,12 @@ impl Transforms {
         if !found.is_empty() {
             return Err(found);
         }
-        Ok(Transforms { steps: compiled, input, output: schema, on_error })
+        Ok(Transforms { steps: compiled, output: schema, on_error })
     }
 
     /// The schema of the batches [`Transforms::apply`] returns.
     pub fn schema(&self) -> &SchemaRef {
         &self.output
-    }
-
-    /// The schema it takes.
-    pub fn input_schema(&self) -> &SchemaRef {
-        &self.input
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.steps.is_empty()
     }
 
     /// Applies the steps in order.

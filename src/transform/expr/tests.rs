@@ -426,30 +426,3 @@ fn expr_is_send_sync() {
     fn check<T: Send + Sync + Clone>() {}
     check::<Expr>();
 }
-
-/// `cargo test --release --lib evaluate_costs -- --ignored --nocapture`
-#[test]
-#[ignore = "a timing; run in release"]
-fn evaluate_costs_what_the_kernel_costs() {
-    const ROWS: usize = 1 << 20;
-    let schema = Arc::new(Schema::new(vec![
-        Field::new("amount", DataType::Int64, true),
-        Field::new("quantity", DataType::Int64, true),
-    ]));
-    let a: ArrayRef = Arc::new(Int64Array::from_iter((0..ROWS as i64).map(|v| (v % 7 != 0).then_some(v))));
-    let q: ArrayRef = Arc::new(Int64Array::from_iter_values((0..ROWS as i64).map(|v| v % 100)));
-    let batch = RecordBatch::try_new(schema.clone(), vec![a.clone(), q.clone()]).unwrap();
-    let expr = Expr::compile("amount * quantity", &schema).unwrap();
-    let time = |f: &dyn Fn()| {
-        f();
-        let start = std::time::Instant::now();
-        for _ in 0..20 {
-            f();
-        }
-        start.elapsed() / 20
-    };
-    let kernel = time(&|| drop(arrow_arith::numeric::mul(&a, &q).unwrap()));
-    let ours = time(&|| drop(expr.evaluate(&batch).unwrap()));
-    eprintln!("kernel {kernel:?}, expression {ours:?}");
-    assert!(ours < kernel * 2 + std::time::Duration::from_millis(1), "kernel {kernel:?}, expression {ours:?}");
-}
