@@ -744,6 +744,9 @@ impl Constraints<'_> {
     /// the broken constraint is `required`). Under the fail policy the first
     /// bad record in input order, from decoding or from here, is the error.
     fn apply(&self, chunk: &Chunk, mut d: Decoded) -> Result<Decoded> {
+        if let Some(rejected) = d.rejected.take() {
+            self.add_to_rejects(&rejected, &mut d.rejects);
+        }
         let mut found = Vec::new();
         self.validator.check(&d.batch, &mut found);
         if found.is_empty() && (self.on_error != OnError::Fail || d.rejects.is_empty()) {
@@ -796,5 +799,35 @@ impl Constraints<'_> {
         let columns = keep_rows(columns, keep)?;
         d.batch = RecordBatch::try_new(d.batch.schema(), columns).map_err(Error::encode)?;
         Ok(d)
+    }
+
+    /// Adds to the decoder's rejects (one per row of `rejected`) the
+    /// constraints their other values break, so that a reject lists all
+    /// that is wrong with its row. A record that could not be cut into its
+    /// fields, a value that did not parse and a value the null policy
+    /// would mend add nothing. Problems then follow the schema's column
+    /// order.
+    fn add_to_rejects(&self, rejected: &RecordBatch, rejects: &mut [Reject]) {
+        let mut found = Vec::new();
+        self.validator.check(rejected, &mut found);
+        let mut touched = Vec::new();
+        for v in found {
+            let Some(reject) = rejects.get_mut(v.row) else { continue };
+            let column = &self.schema.columns[v.column];
+            let required = matches!(&v.kind, ErrorKind::Constraint { constraint } if constraint == "required");
+            let mended = self.on_error == OnError::Null && column.nullable && !required;
+            let unparsed = reject.problems.iter().any(|p| p.column.is_none());
+            let bad_already = reject.problems.iter().any(|p| p.column.as_deref() == Some(column.name.as_str()));
+            if mended || unparsed || bad_already {
+                continue;
+            }
+            reject.problems.push(Problem { kind: v.kind, column: Some(column.name.clone()), value: Some(v.value) });
+            touched.push(v.row);
+        }
+        let position =
+            |p: &Problem| p.column.as_deref().and_then(|name| self.schema.columns.iter().position(|c| c.name == name));
+        for row in touched {
+            rejects[row].problems.sort_by_key(position);
+        }
     }
 }

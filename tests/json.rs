@@ -92,6 +92,13 @@ fn missing_required_duplicate_and_unknown_keys() {
     assert!(err.contains("column \"id\": null value in a column that is not nullable"), "{err}");
     let err = Case::ndjson("{\"id\": 1, \"id\": 2}\n", SCHEMA).fails();
     assert!(err.contains("column \"id\": JSON object has the same key twice"), "{err}");
+    let err = Case::ndjson("{\"id\": 1, \"x\": 1, \"x\": 2}\n", SCHEMA).fails();
+    assert!(err.contains("column \"x\": JSON object has the same key twice"), "unknown keys too: {err}");
+    // Past a few unknown keys the check uses a set: same verdicts.
+    let many: String = (0..40).map(|k| format!(", \"k{k}\": {k}")).collect();
+    assert_eq!(Case::ndjson(format!("{{\"id\": 1{many}}}\n"), SCHEMA).converts().num_rows(), 1);
+    let err = Case::ndjson(format!("{{\"id\": 1{many}, \"k3\": 0}}\n"), SCHEMA).fails();
+    assert!(err.contains("column \"k3\": JSON object has the same key twice"), "{err}");
     let mut case = Case::ndjson("{\"id\": 1, \"other\": {}}\n", SCHEMA);
     assert_eq!(case.converts().num_rows(), 1, "unknown keys are skipped by default");
     case.json.unknown_fields_are_errors = true;
@@ -457,5 +464,7 @@ fn an_integer_past_64_bits_fails_with_its_column_and_place() {
     assert!(err.starts_with("case:line 2, byte 21, record 1, column \"v\": value does not parse as int64"), "{err}");
     let case = Case::ndjson("{\"id\": 1, \"v\": 2}\n{\"id\": 2, \"v\": 99999999999999999999}\n", &schema);
     let batch = case.on(sluicegate::spec::OnError::Null).converts();
-    assert_eq!(batch.column(0).as_primitive::<Int64Type>().values().to_vec(), vec![1], "the record is set aside");
+    assert_eq!(batch.column(0).as_primitive::<Int64Type>().values().to_vec(), vec![1, 2]);
+    let v = batch.column(1).as_primitive::<Int64Type>();
+    assert_eq!((v.value(0), v.is_null(1)), (2, true), "the value that does not fit is made null");
 }

@@ -4,12 +4,12 @@
 
 use std::sync::Arc;
 
-use arrow_array::{ArrayRef, RecordBatch};
+use arrow_array::{ArrayRef, BooleanArray, RecordBatch};
 use arrow_schema::SchemaRef;
 use csv_core::{ReadRecordResult, Reader, ReaderBuilder, Terminator};
 
 use super::fields::{split_record, Specials, UNESCAPED};
-use super::{keep_rows, CellError, ColumnBuilder, Decoded, FieldError, Origin};
+use super::{filter_rows, keep_rows, CellError, ColumnBuilder, Decoded, FieldError, Origin};
 use crate::error::{show_value, Error, ErrorKind, Location, Problem, Reject, Result};
 use crate::spec::{type_name, CsvOptions, OnError, Schema};
 use crate::split::{check_quotes, Chunk};
@@ -63,6 +63,9 @@ fn cell<'a>(data: &'a [u8], unescaped: &'a [u8], (start, end): (u32, u32)) -> &'
 pub struct CsvDecoder {
     schema: Schema,
     arrow: SchemaRef,
+    /// `arrow` with every column nullable: rejected rows' bad values are
+    /// null whatever their column.
+    rejected_arrow: SchemaRef,
     options: CsvOptions,
     /// For each CSV field, the schema column it fills (`None`: not read).
     field_map: Vec<Option<usize>>,
@@ -109,6 +112,9 @@ impl CsvDecoder {
         Ok(CsvDecoder {
             schema: schema.clone(),
             arrow: schema.arrow(),
+            rejected_arrow: Arc::new(arrow_schema::Schema::new(
+                schema.arrow().fields().iter().map(|f| f.as_ref().clone().with_nullable(true)).collect::<Vec<_>>(),
+            )),
             options: options.clone(),
             field_map,
             only_empty_is_null: options.null_markers.len() == 1 && options.null_markers[0].is_empty(),
@@ -242,15 +248,21 @@ impl CsvDecoder {
             scratch.bytes_per_row = Some(data.len() as f64 / records as f64);
         }
         let mut columns: Vec<ArrayRef> = builders.into_iter().map(ColumnBuilder::finish).collect();
+        let mut rejected = None;
         if !rejected_rows.is_empty() {
             let mut keep = vec![true; records as usize];
             for r in rejected_rows {
                 keep[r] = false;
             }
+            if self.origins {
+                let gone = BooleanArray::from(keep.iter().map(|k| !k).collect::<Vec<_>>());
+                let gone = filter_rows(&columns, &gone)?;
+                rejected = Some(RecordBatch::try_new(Arc::clone(&self.rejected_arrow), gone).map_err(Error::encode)?);
+            }
             columns = keep_rows(columns, keep)?;
         }
         let batch = RecordBatch::try_new(Arc::clone(&self.arrow), columns).map_err(Error::encode)?;
-        Ok(Decoded { batch, rejects, records, nulled, origins })
+        Ok(Decoded { batch, rejects, records, nulled, origins, rejected })
     }
 
     /// Parses a block of tokenized records into the builders, a column at a

@@ -11,6 +11,8 @@
 //! builders nest as the paths do, as if the schema held a struct `addr`
 //! with a field `city`, and the leaves come out as the schema's columns.
 
+use std::cell::Cell;
+use std::collections::HashSet;
 use std::sync::Arc;
 
 use arrow_array::{ArrayRef, ListArray, RecordBatch, StructArray};
@@ -23,7 +25,7 @@ use super::value::parse_decimal_number;
 use super::{ColumnBuilder, Decoded, FieldError, LineCursor, Origin};
 use crate::error::{show_value, Error, ErrorKind, Problem, Reject, Result};
 use crate::spec::{type_name, Column, JsonOptions, OnError, Schema};
-use crate::split::{first_value_end, is_space, leading_space, next_delimiter, Chunk, Delimiter};
+use crate::split::{first_value_end, is_space, leading_space, next_delimiter, Chunk, Delimiter, MISSING_COMMA};
 
 /// How records are laid out in the input.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -68,6 +70,8 @@ struct Collected {
     rejects: Vec<Reject>,
     origins: Vec<Origin>,
     records: u64,
+    /// Values the null policy made null.
+    nulled: u64,
 }
 
 /// One key of a flattened object: a schema column, or an object whose keys
@@ -103,7 +107,9 @@ impl JsonDecoder {
     }
 
     /// What a bad record does (default: it is the error). Under the null
-    /// policy a bad JSON record is rejected too.
+    /// policy a value that does not fit a nullable column becomes null; a
+    /// record that is not good JSON, or whose object breaks other rules,
+    /// is rejected.
     pub fn with_on_error(mut self, on_error: OnError) -> Self {
         self.on_error = on_error;
         self
@@ -189,7 +195,8 @@ impl JsonDecoder {
                 Err(Stop::Retry) => unreachable!("a careful pass sets bad records aside"),
             },
         };
-        Ok(Decoded { batch, rejects: got.rejects, records: got.records, nulled: 0, origins: got.origins })
+        let (rejects, records, nulled, origins) = (got.rejects, got.records, got.nulled, got.origins);
+        Ok(Decoded { batch, rejects, records, nulled, origins, rejected: None })
     }
 
     /// Appends one record, or, when it is bad, sets it aside (`careful`: it
@@ -208,12 +215,16 @@ impl JsonDecoder {
     ) -> std::result::Result<(), Stop> {
         let record = got.records;
         let text = &chunk.data[start..end];
-        let mut attempt = |root: &mut Builder| parser.append(root, text, &self.options);
+        let null_bad_values = self.on_error == OnError::Null;
+        let mut attempt = |root: &mut Builder| parser.append(root, text, &self.options, null_bad_values);
         let failed = if careful {
             attempt(&mut self.root(1, text.len())).err()
         } else {
             match attempt(root) {
-                Ok(()) => None,
+                Ok(nulled) => {
+                    got.nulled += nulled;
+                    None
+                }
                 Err(_) if self.on_error != OnError::Fail => return Err(Stop::Retry),
                 Err(e) => Some(e),
             }
@@ -221,7 +232,8 @@ impl JsonDecoder {
         got.records += 1;
         let Some(e) = failed else {
             if careful {
-                attempt(root).map_err(|_| Stop::Error(Error::encode("a record parsed alone but not in its batch")))?;
+                got.nulled += attempt(root)
+                    .map_err(|_| Stop::Error(Error::encode("a record parsed alone but not in its batch")))?;
             }
             if self.origins {
                 got.origins.push(Origin { start: start as u32, end: end as u32, record: record as u32 });
@@ -230,7 +242,10 @@ impl JsonDecoder {
         };
         let kind = self.element_error(e.kind, text);
         let column = self.column_name(&kind, e.column);
-        if self.on_error == OnError::Fail {
+        // A missing comma breaks the array, not one element: no policy
+        // goes on past it.
+        let broken_array = matches!(&kind, ErrorKind::JsonSyntax(m) if m == MISSING_COMMA);
+        if self.on_error == OnError::Fail || broken_array {
             return Err(Stop::Error(located(chunk, start, record, kind, column, shown)));
         }
         let problem = Problem { kind, column, value: Some(show_value(shown)) };
@@ -366,7 +381,6 @@ fn finish_paths(builder: Builder, slots: &[Slot], columns: &mut [Option<ArrayRef
     }
 }
 
-const MISSING_COMMA: &str = "missing `,` between array elements";
 const MISSING_ELEMENT: &str = "an array element is missing before this `,`";
 const TRAILING_COMMA: &str = "a `,` before the array's closing `]` (trailing comma)";
 const UNCLOSED_ARRAY: &str = "the array is not closed before the end of the input";
@@ -456,12 +470,15 @@ impl RecordParser {
         }
     }
 
+    /// Appends one record; returns the values the null policy made null.
     fn append(
         &mut self,
         root: &mut Builder,
         record: &[u8],
         options: &JsonOptions,
-    ) -> std::result::Result<(), RowError> {
+        null_bad_values: bool,
+    ) -> std::result::Result<u64, RowError> {
+        let nulled = Cell::new(0);
         self.text.clear();
         self.text.extend_from_slice(record);
         let mut tape = self.tape.take().expect("the tape is returned after each record").reset();
@@ -474,7 +491,9 @@ impl RecordParser {
             Ok(()) => match tape.0.first() {
                 Some(Node::Object { .. }) => {
                     let structurals = self.buffers.structural_indexes();
-                    root.append_row(&Record { nodes: &tape.0, text: record, structurals, options })
+                    let record =
+                        Record { nodes: &tape.0, text: record, structurals, options, null_bad_values, nulled: &nulled };
+                    root.append_row(&record).map(|()| nulled.get())
                 }
                 _ => Err(RowError::new(ErrorKind::JsonShape)),
             },
@@ -519,6 +538,10 @@ struct Record<'a> {
     /// simd-json's structural indexes into `text`.
     structurals: &'a [u32],
     options: &'a JsonOptions,
+    /// The null policy: a value that does not fit a nullable column is
+    /// appended as null and counted in `nulled`.
+    null_bad_values: bool,
+    nulled: &'a Cell<u64>,
 }
 
 impl<'a> Record<'a> {
@@ -547,7 +570,7 @@ impl<'a> Record<'a> {
 
 /// A builder for one JSON value of a schema type.
 enum Builder {
-    Scalar { builder: ColumnBuilder, data_type: DataType },
+    Scalar { builder: ColumnBuilder, data_type: DataType, nullable: bool },
     Struct { fields: Fields, children: Vec<Builder>, nulls: NullBufferBuilder },
     List { item: FieldRef, offsets: Vec<i32>, child: Box<Builder>, nulls: NullBufferBuilder },
 }
@@ -584,7 +607,11 @@ impl Builder {
                 },
                 nulls: NullBufferBuilder::new(rows),
             },
-            t => Builder::Scalar { builder: ColumnBuilder::new(column, rows, bytes), data_type: t.clone() },
+            t => Builder::Scalar {
+                builder: ColumnBuilder::new(column, rows, bytes),
+                data_type: t.clone(),
+                nullable: column.nullable,
+            },
         }
     }
 
@@ -602,9 +629,16 @@ impl Builder {
             return Ok(());
         }
         match self {
-            Builder::Scalar { builder, data_type } => {
-                append_scalar(builder, record, i).map_err(|e| RowError::new(scalar_error(e, data_type)))
-            }
+            Builder::Scalar { builder, data_type, nullable } => match append_scalar(builder, record, i) {
+                Ok(()) => Ok(()),
+                // The null policy mends a value that does not fit.
+                Err(_) if *nullable && record.null_bad_values => {
+                    builder.append_null();
+                    record.nulled.set(record.nulled.get() + 1);
+                    Ok(())
+                }
+                Err(e) => Err(RowError::new(scalar_error(e, data_type))),
+            },
             Builder::Struct { fields, children, nulls } => {
                 if !matches!(nodes[i], Node::Object { .. }) {
                     let expected = type_name(&DataType::Struct(fields.clone()));
@@ -689,6 +723,7 @@ fn append_object(
     let nodes = record.nodes;
     let Node::Object { len, .. } = nodes[i] else { unreachable!("checked by the caller") };
     let mut seen = vec![false; children.len()];
+    let mut unknown = UnknownKeys::default();
     let mut j = i + 1;
     for _ in 0..len {
         let Node::String(key) = nodes[j] else { unreachable!("object keys are strings") };
@@ -707,7 +742,11 @@ fn append_object(
             None if record.options.unknown_fields_are_errors => {
                 return Err(RowError::new(ErrorKind::UnknownField).under(key));
             }
-            None => {}
+            None => {
+                if !unknown.insert(key) {
+                    return Err(RowError::new(ErrorKind::DuplicateKey).under(key));
+                }
+            }
         }
         j = value + width(nodes, value);
     }
@@ -720,6 +759,34 @@ fn append_object(
         }
     }
     Ok(())
+}
+
+/// The keys of one object that the schema does not name, to refuse one
+/// given twice: a short list, and a set past that (no quadratic cost on a
+/// huge object).
+#[derive(Default)]
+struct UnknownKeys<'a> {
+    few: Vec<&'a str>,
+    many: Option<HashSet<&'a str>>,
+}
+
+impl<'a> UnknownKeys<'a> {
+    const FEW: usize = 16;
+
+    /// False when the key was there already.
+    fn insert(&mut self, key: &'a str) -> bool {
+        if let Some(many) = &mut self.many {
+            return many.insert(key);
+        }
+        if self.few.contains(&key) {
+            return false;
+        }
+        self.few.push(key);
+        if self.few.len() > Self::FEW {
+            self.many = Some(self.few.drain(..).collect());
+        }
+        true
+    }
 }
 
 fn scalar_error(e: FieldError, data_type: &DataType) -> ErrorKind {
@@ -886,6 +953,8 @@ mod tests {
             text,
             structurals: buffers.structural_indexes(),
             options: &JsonOptions::default(),
+            null_bad_values: false,
+            nulled: &Cell::new(0),
         };
         let numbers: Vec<&[u8]> = (0..tape.0.len())
             .filter(

@@ -47,6 +47,11 @@ pub struct Decoded {
     /// Per row of the batch, where its record is in the chunk (filled
     /// only when the decoder was asked to, for checks after decoding).
     pub origins: Vec<Origin>,
+    /// The rejected records' rows, one per entry of `rejects`, their bad
+    /// values null: for the constraint checks after decoding, which add
+    /// what else is wrong with a rejected row. Only from the CSV decoder,
+    /// and only when it was asked for origins.
+    pub rejected: Option<RecordBatch>,
 }
 
 /// `columns` without the rows whose `keep` entry is false (rejected rows).
@@ -54,8 +59,12 @@ pub(crate) fn keep_rows(columns: Vec<ArrayRef>, keep: Vec<bool>) -> crate::Resul
     if !keep.contains(&false) {
         return Ok(columns);
     }
-    let keep = arrow_array::BooleanArray::from(keep);
-    columns.iter().map(|c| arrow_select::filter::filter(c, &keep).map_err(crate::Error::encode)).collect()
+    filter_rows(&columns, &arrow_array::BooleanArray::from(keep))
+}
+
+/// The rows of `columns` where `mask` is true.
+pub(crate) fn filter_rows(columns: &[ArrayRef], mask: &arrow_array::BooleanArray) -> crate::Result<Vec<ArrayRef>> {
+    columns.iter().map(|c| arrow_select::filter::filter(c, mask).map_err(crate::Error::encode)).collect()
 }
 
 /// Where a decoded row came from: its record's bytes in the chunk and its

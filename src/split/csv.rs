@@ -76,12 +76,12 @@ impl CsvSplitter {
         }
     }
 
-    /// The end of the first record, however long (the header). Bounded by
-    /// the chunk size like any record.
+    /// The end of the first record, however long (the header), with the
+    /// blank lines before it. Bounded by the chunk size like any record.
     pub fn first_record(&self, data: &[u8], eof: bool) -> Boundary {
         let limit = self.chunk_bytes.min(data.len());
         let mut in_quotes = false;
-        let mut i = 0;
+        let (mut i, mut line_start) = (0, 0);
         while i < limit {
             let b = data[i];
             if in_quotes {
@@ -93,7 +93,11 @@ impl CsvSplitter {
             } else if b == self.quote {
                 in_quotes = true;
             } else if b == b'\n' {
-                return Boundary::Cut(i + 1);
+                // Blank lines before the header belong to it, not to the data.
+                if !matches!(&data[line_start..i], b"" | b"\r") {
+                    return Boundary::Cut(i + 1);
+                }
+                line_start = i + 1;
             }
             i += 1;
         }

@@ -20,6 +20,7 @@
 //! where an element seems to end, and simd-json rejects that element.
 
 use super::Boundary;
+use crate::error::ErrorKind;
 
 /// What ends an array element.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -86,6 +87,22 @@ pub fn first_value_end(data: &[u8]) -> Option<usize> {
         }
     }
     Some(data.len()).filter(|_| depth == 0)
+}
+
+/// Two array elements with no comma between them.
+pub(crate) const MISSING_COMMA: &str = "missing `,` between array elements";
+
+/// Whether the array element `window` begins with (after whitespace) is
+/// followed by something other than a `,` or the closing `]`: a missing
+/// comma, which makes two elements look like one too large for a chunk.
+pub fn check_first_element(window: &[u8]) -> std::result::Result<(), ErrorKind> {
+    let start = leading_space(window);
+    let Some(end) = first_value_end(&window[start..]).map(|n| start + n) else { return Ok(()) };
+    let next = end + leading_space(&window[end..]);
+    match window.get(next) {
+        Some(b',' | b']') | None => Ok(()),
+        Some(_) => Err(ErrorKind::JsonSyntax(MISSING_COMMA.into())),
+    }
 }
 
 /// Finds element boundaries of a JSON array for one chunk size.

@@ -18,7 +18,7 @@ use memmap2::Mmap;
 
 pub use self::csv::{check_first_record_quotes, check_quotes, CsvSplitter};
 pub use self::json::{first_value_end, next_delimiter, Delimiter, JsonArraySplitter};
-pub(crate) use self::json::{is_space, leading_space};
+pub(crate) use self::json::{is_space, leading_space, MISSING_COMMA};
 
 /// Where a chunk ends.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -91,7 +91,8 @@ impl Splitter {
     fn check_quotes(&self, window: &[u8]) -> std::result::Result<(), ErrorKind> {
         match self {
             Splitter::Csv(s) => check_first_record_quotes(window, s.options()),
-            Splitter::Lines { .. } | Splitter::JsonArray(_) => Ok(()),
+            Splitter::JsonArray(_) => json::check_first_element(window),
+            Splitter::Lines { .. } => Ok(()),
         }
     }
 
@@ -249,6 +250,7 @@ impl Chunker {
                 let kind = match self.splitter.check_quotes(window) {
                     Err(ErrorKind::MalformedQuote) => ErrorKind::MalformedQuote,
                     Err(ErrorKind::UnterminatedQuote) if eof && in_quotes => ErrorKind::UnterminatedQuote,
+                    Err(kind @ ErrorKind::JsonSyntax(_)) => kind,
                     _ => ErrorKind::RecordTooLarge { limit },
                 };
                 // Shown up to the limit: a stream's window holds no more.
@@ -488,6 +490,15 @@ mod tests {
             assert_eq!(err.kind(), &ErrorKind::RecordTooLarge { limit: 8 });
             let loc = err.location().unwrap();
             assert_eq!((loc.line, loc.byte), (3, 8));
+        }
+    }
+
+    #[test]
+    fn blank_lines_before_the_header_belong_to_it() {
+        for size in [9, 10, 100] {
+            let c = chunks(Source::from_bytes("m", b"\n\r\nh1,h2\na,b\n".to_vec()), size, true).unwrap();
+            assert_eq!(c[0], (0, 1, "\n\r\nh1,h2\n".to_string()), "chunk size {size}");
+            assert_eq!((c[1].0, c[1].1), (9, 4), "chunk size {size}");
         }
     }
 

@@ -44,26 +44,8 @@ CHUNK_LABELS = ["longest+3", "longest+17", "4096", "default"]
 POLICIES = ["reject", "fail", "null"]
 
 # Where the engine disagrees with an expected outcome: (case, policy) or
-# (case, policy, chunk label) -> why.
-BLANK_BEFORE_HEADER = "blank lines before the header are not skipped: the first, empty line is read as the header"
-TYPE_AND_CONSTRAINT = ("a row with a type error is not checked against the constraints, "
-                       "so a broken constraint in the same row is missing from its problems")
-MISSING_COMMA = "a missing comma between array elements rejects the two elements as one row instead of failing the run"
-MISSING_COMMA_SMALL_CHUNK = ("a missing comma with the two elements longer together than the chunk "
-                             "is reported as a record too large")
-DUPLICATE_UNKNOWN = "a key the schema does not name, given twice, is skipped instead of refused as duplicate-key"
-JSON_NULL = "under --on-error null a JSON type error in a nullable column rejects the row instead of nulling the value"
-XFAIL: dict[tuple[str, str], str] = {
-    **{("csv_blank_lines_before_header", p): BLANK_BEFORE_HEADER for p in POLICIES},
-    ("csv_type_and_constraint_in_one_row", "reject"): TYPE_AND_CONSTRAINT,
-    ("csv_type_and_constraint_in_one_row", "fail"): TYPE_AND_CONSTRAINT,
-    ("json_array_missing_comma", "reject"): MISSING_COMMA,
-    ("json_array_missing_comma", "null"): MISSING_COMMA,
-    ("json_array_missing_comma", "fail", "longest+3"): MISSING_COMMA_SMALL_CHUNK,
-    **{("ndjson_duplicate_unknown_key", p): DUPLICATE_UNKNOWN for p in POLICIES},
-    ("ndjson_blank_lines_crlf", "null"): JSON_NULL,
-    ("ndjson_type_errors", "null"): JSON_NULL,
-}
+# (case, policy, chunk label) -> why. None at present.
+XFAIL: dict[tuple, str] = {}
 
 # How each code's message starts, in the rejects file and in a failed run's error.
 MESSAGES = {
