@@ -73,8 +73,8 @@ const SCHEMA: &str =
 fn a_number_that_does_not_fit() {
     let err = Case::ndjson("{\"id\": 1}\n\n{\"id\": 300}\n", SCHEMA).fails();
     assert_eq!(
-        err,
-        "case:line 3, byte 11, record 1, column \"id\": value does not parse as int8: \"{\\\"id\\\": 300}\""
+        err, "case:line 3, byte 11, record 1, column \"id\": value does not parse as int8: \"300\"",
+        "the value at fault is shown, not its record"
     );
 }
 
@@ -171,10 +171,7 @@ fn an_element_that_is_not_an_object() {
 #[test]
 fn a_value_that_does_not_fit_names_element_and_line() {
     let err = Case::json_array("[\n{\"id\": 1},\n{\"id\": 2}, {\"id\": 300}\n]", SCHEMA).fails();
-    assert_eq!(
-        err,
-        "case:line 3, byte 24, record 2, column \"id\": value does not parse as int8: \"{\\\"id\\\": 300}\""
-    );
+    assert_eq!(err, "case:line 3, byte 24, record 2, column \"id\": value does not parse as int8: \"300\"");
 }
 
 #[test]
@@ -311,11 +308,7 @@ fn flatten_reads_nested_objects_into_dotted_columns() {
 #[test]
 fn flatten_errors_name_the_dotted_column() {
     let err = flat(Case::ndjson("{\"id\": 1, \"addr\": {\"zip\": \"x\"}}\n", FLAT_SCHEMA)).fails();
-    assert_eq!(
-        err,
-        "case:line 1, byte 0, record 0, column \"addr.zip\": value does not parse as int32: \
-         \"{\\\"id\\\": 1, \\\"addr\\\": {\\\"zip\\\": \\\"x\\\"}}\""
-    );
+    assert_eq!(err, "case:line 1, byte 0, record 0, column \"addr.zip\": value does not parse as int32: \"x\"");
     let err = flat(Case::json_array("[{\"id\": 1, \"addr\": 5}]", FLAT_SCHEMA)).fails();
     assert!(
         err.starts_with("case:line 1, byte 1, record 0, column \"addr\": value does not parse as struct<"),
@@ -457,8 +450,7 @@ fn an_integer_past_64_bits_fails_with_its_column_and_place() {
     let err = Case::ndjson("{\"id\": 1, \"v\": 2}\n{\"id\": 2, \"v\": 99999999999999999999}\n", &schema).fails();
     assert_eq!(
         err,
-        "case:line 2, byte 18, record 1, column \"v\": value does not parse as int64: \
-         \"{\\\"id\\\": 2, \\\"v\\\": 99999999999999999999}\""
+        "case:line 2, byte 18, record 1, column \"v\": value does not parse as int64: \"99999999999999999999\""
     );
     let err = Case::json_array("[{\"id\": 1, \"v\": 2},\n {\"id\": 2, \"v\": -99999999999999999999}]", &schema).fails();
     assert!(err.starts_with("case:line 2, byte 21, record 1, column \"v\": value does not parse as int64"), "{err}");

@@ -125,3 +125,32 @@ fn json_records_are_rejected_and_the_rest_kept() {
     assert_eq!(rejects[2]["problems"][0]["code"], "constraint-error");
     assert_eq!(rejects[0]["raw"], "{\"id\":\"x\"}");
 }
+
+#[test]
+fn a_json_record_lists_every_problem_with_its_value() {
+    let text = "{\"id\":\"x\",\"note\":\"ab\",\"n\":\"y\",\"n\":3}\n{\"id\":2,\"n\":1e999}\n{\"id\":3,\"note\":1e999}\n{\"id\":4}\n";
+    let (batch, rejects) = Case::ndjson(text, CONSTRAINED).rejects();
+    assert_eq!(ids(&batch), vec![4]);
+    let problems: Vec<Vec<(String, String, String)>> = rejects
+        .iter()
+        .map(|r| {
+            let problems = r["problems"].as_array().unwrap().iter();
+            problems.map(|p| (p["code"].to_string(), p["column"].to_string(), p["value"].to_string())).collect()
+        })
+        .collect();
+    let p = |code: &str, column: &str, value: &str| (format!("{code:?}"), format!("{column:?}"), format!("{value:?}"));
+    assert_eq!(
+        problems,
+        vec![
+            vec![
+                p("type-error", "id", "x"),
+                p("type-error", "n", "y"),
+                p("duplicate-key", "n", rejects[0]["raw"].as_str().unwrap())
+            ],
+            // Valid JSON past a double's range: a type error in its column, not a syntax error.
+            vec![p("type-error", "n", "1e999")],
+            // A string column takes it as written.
+            vec![p("constraint-error", "note", "1e999")],
+        ]
+    );
+}

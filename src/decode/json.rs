@@ -242,14 +242,21 @@ impl JsonDecoder {
         };
         let kind = self.element_error(e.kind, text);
         let column = self.column_name(&kind, e.column);
+        let e_value = e.value;
         // A missing comma breaks the array, not one element: no policy
         // goes on past it.
         let broken_array = matches!(&kind, ErrorKind::JsonSyntax(m) if m == MISSING_COMMA);
         if self.on_error == OnError::Fail || broken_array {
-            return Err(Stop::Error(located(chunk, start, record, kind, column, shown)));
+            let at_fault = e_value.as_deref().map_or(shown, str::as_bytes);
+            return Err(Stop::Error(located(chunk, start, record, kind, column, at_fault)));
         }
-        let problem = Problem { kind, column, value: Some(show_value(shown)) };
-        got.rejects.push(Reject { location: lines.at(start, record), problems: vec![problem], raw: shown.to_vec() });
+        let value = |v: Option<String>| show_value(v.as_deref().map_or(shown, str::as_bytes));
+        let mut problems = vec![Problem { kind, column, value: Some(value(e_value)) }];
+        for more in e.also {
+            let column = self.column_name(&more.kind, more.column);
+            problems.push(Problem { kind: more.kind, column, value: Some(value(more.value)) });
+        }
+        got.rejects.push(Reject { location: lines.at(start, record), problems, raw: shown.to_vec() });
         Ok(())
     }
 
@@ -478,28 +485,142 @@ impl RecordParser {
         options: &JsonOptions,
         null_bad_values: bool,
     ) -> std::result::Result<u64, RowError> {
-        let nulled = Cell::new(0);
         self.text.clear();
         self.text.extend_from_slice(record);
         let mut tape = self.tape.take().expect("the tape is returned after each record").reset();
-        let outcome = match simd_json::fill_tape(&mut self.text, &mut self.buffers, &mut tape) {
-            Err(e) => Err(RowError::new(match e.error() {
+        let parsed = simd_json::fill_tape(&mut self.text, &mut self.buffers, &mut tape);
+        let too_large = matches!(&parsed, Err(e) if *e.error() == simd_json::ErrorType::InvalidNumber);
+        let walk = Walk { record, options, null_bad_values, overflows: false, max_depth: self.max_depth };
+        if too_large {
+            self.tape = Some(tape.reset());
+            if !self.mask_overflows(record) {
+                return walk.append(parsed, &[], &[], root);
+            }
+            // The rare path: a fresh tape over the masked copy.
+            let mut tape = Tape::null();
+            let parsed = simd_json::fill_tape(&mut self.text, &mut self.buffers, &mut tape);
+            let walk = Walk { overflows: true, ..walk };
+            return walk.append(parsed, &tape.0, self.buffers.structural_indexes(), root);
+        }
+        let outcome = walk.append(parsed, &tape.0, self.buffers.structural_indexes(), root);
+        self.tape = Some(tape.reset());
+        outcome
+    }
+
+    /// JSON's grammar has numbers simd-json refuses: those past a double's
+    /// range (`1e999`). Each such number in `record` is overwritten with
+    /// `null` in the parser's copy, so that the record parses; the walk
+    /// then finds them by their text. False when the parse fails for
+    /// another reason (then the copy is left as it was).
+    fn mask_overflows(&mut self, record: &[u8]) -> bool {
+        let mut spans: Vec<(usize, usize)> = Vec::new();
+        loop {
+            self.text.clear();
+            self.text.extend_from_slice(record);
+            for &(start, end) in &spans {
+                self.text[start..end].fill(b' ');
+                self.text[start..start + 4].copy_from_slice(b"null");
+            }
+            let mut tape = Tape::null();
+            match simd_json::fill_tape(&mut self.text, &mut self.buffers, &mut tape) {
+                Ok(()) => return !spans.is_empty(),
+                Err(e) if *e.error() == simd_json::ErrorType::InvalidNumber && spans.len() < MAX_OVERFLOWS => {
+                    match overflowing_number(record, e.index()) {
+                        Some(span) if !spans.contains(&span) => spans.push(span),
+                        _ => break,
+                    }
+                }
+                Err(_) => break,
+            }
+        }
+        self.text.clear();
+        self.text.extend_from_slice(record);
+        false
+    }
+}
+
+/// The most numbers past a double's range one record may hold before it
+/// counts as invalid JSON (each costs a parse).
+const MAX_OVERFLOWS: usize = 16;
+
+/// The span of the number simd-json stopped at (`at`, a byte within or
+/// just after it), when it is a number by JSON's grammar, standing as a
+/// value, whose size is past a double's range.
+fn overflowing_number(text: &[u8], at: usize) -> Option<(usize, usize)> {
+    let is_number_byte = |b: &u8| matches!(b, b'0'..=b'9' | b'-' | b'+' | b'.' | b'e' | b'E');
+    let at = at.min(text.len().checked_sub(1)?);
+    let at = if is_number_byte(&text[at]) { at } else { at.checked_sub(1)? };
+    let start = text[..at].iter().rposition(|b| !is_number_byte(b)).map_or(0, |i| i + 1);
+    let end = text[at..].iter().position(|b| !is_number_byte(b)).map_or(text.len(), |i| at + i);
+    let before = text[..start].iter().rev().find(|b| !is_space(**b));
+    let after = text[end..].iter().find(|b| !is_space(**b));
+    let stands_alone = matches!(before, Some(b':' | b'[' | b',')) && matches!(after, Some(b',' | b'}' | b']'));
+    let number = std::str::from_utf8(&text[start..end]).ok()?;
+    (stands_alone && is_json_number(number) && number.parse::<f64>().is_ok_and(f64::is_infinite))
+        .then_some((start, end))
+}
+
+/// `-? (0 | [1-9][0-9]*) (. [0-9]+)? ([eE] [+-]? [0-9]+)?`
+fn is_json_number(s: &str) -> bool {
+    let digits = |s: &str| s.len() - s.trim_start_matches(|c: char| c.is_ascii_digit()).len();
+    let s = s.strip_prefix('-').unwrap_or(s);
+    let int = digits(s);
+    if int == 0 || (int > 1 && s.starts_with('0')) {
+        return false;
+    }
+    let mut rest = &s[int..];
+    if let Some(frac) = rest.strip_prefix('.') {
+        let n = digits(frac);
+        if n == 0 {
+            return false;
+        }
+        rest = &frac[n..];
+    }
+    if let Some(exp) = rest.strip_prefix(['e', 'E']) {
+        let exp = exp.strip_prefix(['+', '-']).unwrap_or(exp);
+        let n = digits(exp);
+        return n > 0 && n == exp.len();
+    }
+    rest.is_empty()
+}
+
+/// What a parsed record's walk into the builders needs.
+struct Walk<'a> {
+    record: &'a [u8],
+    options: &'a JsonOptions,
+    null_bad_values: bool,
+    /// Numbers past a double's range were masked as `null`.
+    overflows: bool,
+    max_depth: usize,
+}
+
+impl Walk<'_> {
+    fn append(
+        &self,
+        parsed: simd_json::Result<()>,
+        nodes: &[Node],
+        structurals: &[u32],
+        root: &mut Builder,
+    ) -> std::result::Result<u64, RowError> {
+        if let Err(e) = parsed {
+            return Err(RowError::new(match e.error() {
                 simd_json::ErrorType::InvalidUtf8 => ErrorKind::InvalidUtf8,
                 simd_json::ErrorType::DepthLimitExceeded => ErrorKind::TooDeep { limit: self.max_depth },
                 other => ErrorKind::JsonSyntax(format!("{other:?}")),
-            })),
-            Ok(()) => match tape.0.first() {
-                Some(Node::Object { .. }) => {
-                    let structurals = self.buffers.structural_indexes();
-                    let record =
-                        Record { nodes: &tape.0, text: record, structurals, options, null_bad_values, nulled: &nulled };
-                    root.append_row(&record).map(|()| nulled.get())
-                }
-                _ => Err(RowError::new(ErrorKind::JsonShape)),
-            },
+            }));
+        }
+        let Some(Node::Object { .. }) = nodes.first() else { return Err(RowError::new(ErrorKind::JsonShape)) };
+        let nulled = Cell::new(0);
+        let record = Record {
+            nodes,
+            text: self.record,
+            structurals,
+            options: self.options,
+            null_bad_values: self.null_bad_values,
+            overflows: self.overflows,
+            nulled: &nulled,
         };
-        self.tape = Some(tape.reset());
-        outcome
+        root.append_row(&record).map(|()| nulled.get())
     }
 }
 
@@ -509,24 +630,49 @@ fn trim_newline(line: &[u8]) -> &[u8] {
 }
 
 /// Why a row could not be appended, and in which column (a dotted path,
-/// built only as the error travels up through the objects that hold it).
+/// built only as the error travels up through the objects that hold it);
+/// `also`: what else is wrong with the row, in the order met.
 struct RowError {
     kind: ErrorKind,
     column: Option<String>,
+    /// The value at fault, as JSON writes it (none: the record is shown).
+    value: Option<String>,
+    also: Vec<RowError>,
 }
 
 impl RowError {
     fn new(kind: ErrorKind) -> Self {
-        RowError { kind, column: None }
+        RowError { kind, column: None, value: None, also: Vec::new() }
+    }
+
+    fn with_value(mut self, value: Option<String>) -> Self {
+        self.value = value;
+        self
     }
 
     /// The error as seen from the object that holds it under `key`.
     fn under(mut self, key: &str) -> Self {
-        self.column = Some(match self.column {
+        self.prefix(key);
+        self.also.iter_mut().for_each(|e| e.prefix(key));
+        self
+    }
+
+    fn prefix(&mut self, key: &str) {
+        self.column = Some(match self.column.take() {
             None => key.to_string(),
             Some(inner) => format!("{key}.{inner}"),
         });
-        self
+    }
+
+    /// The first of `errors`, carrying the rest.
+    fn joined(errors: Vec<RowError>) -> Option<RowError> {
+        let mut all = errors.into_iter().flat_map(|mut e| {
+            let also = std::mem::take(&mut e.also);
+            std::iter::once(e).chain(also)
+        });
+        let mut first = all.next()?;
+        first.also = all.collect();
+        Some(first)
     }
 }
 
@@ -542,9 +688,34 @@ struct Record<'a> {
     /// appended as null and counted in `nulled`.
     null_bad_values: bool,
     nulled: &'a Cell<u64>,
+    /// Some `null` nodes stand for numbers past a double's range.
+    overflows: bool,
 }
 
 impl<'a> Record<'a> {
+    /// Whether `nodes[i]` is a JSON null (and not a number too large for
+    /// the parser, masked as one).
+    fn is_null(&self, i: usize) -> bool {
+        matches!(self.nodes[i], Node::Static(StaticNode::Null)) && !self.is_overflow(i)
+    }
+
+    /// The scalar at `nodes[i]` as the record writes it (strings
+    /// unescaped); `None` for an object or an array.
+    fn value_text(&self, i: usize) -> Option<String> {
+        match self.nodes[i] {
+            Node::String(s) => Some(s.to_string()),
+            Node::Static(StaticNode::Bool(b)) => Some(b.to_string()),
+            Node::Static(StaticNode::Null) if !self.is_overflow(i) => Some("null".to_string()),
+            Node::Static(_) => Some(String::from_utf8_lossy(self.number_text(i)).into_owned()),
+            Node::Object { .. } | Node::Array { .. } => None,
+        }
+    }
+
+    /// Whether `nodes[i]` is a number past a double's range, masked.
+    fn is_overflow(&self, i: usize) -> bool {
+        self.overflows && matches!(self.nodes[i], Node::Static(StaticNode::Null)) && !self.number_text(i).is_empty()
+    }
+
     /// The text of the number at `nodes[i]`, for the few values a tape
     /// number does not hold exactly (every digit of a decimal, an integer
     /// past 64 bits). The tape has one node for each structural index that
@@ -624,7 +795,7 @@ impl Builder {
 
     fn append(&mut self, record: &Record, i: usize) -> std::result::Result<(), RowError> {
         let nodes = record.nodes;
-        if matches!(nodes[i], Node::Static(StaticNode::Null)) {
+        if record.is_null(i) {
             self.append_null();
             return Ok(());
         }
@@ -637,12 +808,12 @@ impl Builder {
                     record.nulled.set(record.nulled.get() + 1);
                     Ok(())
                 }
-                Err(e) => Err(RowError::new(scalar_error(e, data_type))),
+                Err(e) => Err(RowError::new(scalar_error(e, data_type)).with_value(record.value_text(i))),
             },
             Builder::Struct { fields, children, nulls } => {
                 if !matches!(nodes[i], Node::Object { .. }) {
                     let expected = type_name(&DataType::Struct(fields.clone()));
-                    return Err(RowError::new(ErrorKind::Parse { expected }));
+                    return Err(RowError::new(ErrorKind::Parse { expected }).with_value(record.value_text(i)));
                 }
                 append_object(children, fields, record, i)?;
                 nulls.append_non_null();
@@ -651,11 +822,11 @@ impl Builder {
             Builder::List { item, offsets, child, nulls } => {
                 let Node::Array { len, .. } = nodes[i] else {
                     let expected = type_name(&DataType::List(Arc::clone(item)));
-                    return Err(RowError::new(ErrorKind::Parse { expected }));
+                    return Err(RowError::new(ErrorKind::Parse { expected }).with_value(record.value_text(i)));
                 };
                 let mut j = i + 1;
                 for _ in 0..len {
-                    if !item.is_nullable() && matches!(nodes[j], Node::Static(StaticNode::Null)) {
+                    if !item.is_nullable() && record.is_null(j) {
                         return Err(RowError::new(ErrorKind::NullInNonNullable));
                     }
                     child.append(record, j)?;
@@ -724,41 +895,41 @@ fn append_object(
     let Node::Object { len, .. } = nodes[i] else { unreachable!("checked by the caller") };
     let mut seen = vec![false; children.len()];
     let mut unknown = UnknownKeys::default();
+    // Every problem of the object is listed; a row with any is not kept,
+    // so the builders' state after the first no longer matters.
+    let mut errors = Vec::new();
     let mut j = i + 1;
     for _ in 0..len {
         let Node::String(key) = nodes[j] else { unreachable!("object keys are strings") };
         let value = j + 1;
-        match fields.iter().position(|f| f.name() == key) {
-            Some(c) => {
-                if seen[c] {
-                    return Err(RowError::new(ErrorKind::DuplicateKey).under(key));
-                }
+        let appended = match fields.iter().position(|f| f.name() == key) {
+            Some(c) if seen[c] => Err(RowError::new(ErrorKind::DuplicateKey)),
+            Some(c) if !fields[c].is_nullable() && record.is_null(value) => {
                 seen[c] = true;
-                if !fields[c].is_nullable() && matches!(nodes[value], Node::Static(StaticNode::Null)) {
-                    return Err(RowError::new(ErrorKind::NullInNonNullable).under(key));
-                }
-                children[c].append(record, value).map_err(|e| e.under(key))?;
+                Err(RowError::new(ErrorKind::NullInNonNullable))
             }
-            None if record.options.unknown_fields_are_errors => {
-                return Err(RowError::new(ErrorKind::UnknownField).under(key));
+            Some(c) => {
+                seen[c] = true;
+                children[c].append(record, value)
             }
-            None => {
-                if !unknown.insert(key) {
-                    return Err(RowError::new(ErrorKind::DuplicateKey).under(key));
-                }
-            }
+            None if record.options.unknown_fields_are_errors => Err(RowError::new(ErrorKind::UnknownField)),
+            None if !unknown.insert(key) => Err(RowError::new(ErrorKind::DuplicateKey)),
+            None => Ok(()),
+        };
+        if let Err(e) = appended {
+            errors.push(e.under(key));
         }
         j = value + width(nodes, value);
     }
     for (c, child) in children.iter_mut().enumerate() {
         if !seen[c] {
             if !fields[c].is_nullable() {
-                return Err(RowError::new(ErrorKind::NullInNonNullable).under(fields[c].name()));
+                errors.push(RowError::new(ErrorKind::NullInNonNullable).under(fields[c].name()));
             }
             child.append_null();
         }
     }
-    Ok(())
+    RowError::joined(errors).map_or(Ok(()), Err)
 }
 
 /// The keys of one object that the schema does not name, to refuse one
@@ -808,6 +979,12 @@ fn scalar_error(e: FieldError, data_type: &DataType) -> ErrorKind {
 fn append_scalar(builder: &mut ColumnBuilder, record: &Record, i: usize) -> std::result::Result<(), FieldError> {
     use ColumnBuilder as B;
     let node = &record.nodes[i];
+    if record.is_overflow(i) {
+        // Past a double's range: only a string column takes it, as written.
+        let B::Str(b) = builder else { return Err(FieldError::Parse) };
+        b.append_value(std::str::from_utf8(record.number_text(i)).map_err(|_| FieldError::Parse)?);
+        return Ok(());
+    }
     macro_rules! int {
         ($b:expr, $t:ty) => {{
             let v: $t = match node {
@@ -955,6 +1132,7 @@ mod tests {
             options: &JsonOptions::default(),
             null_bad_values: false,
             nulled: &Cell::new(0),
+            overflows: false,
         };
         let numbers: Vec<&[u8]> = (0..tape.0.len())
             .filter(

@@ -426,6 +426,7 @@ class JsonError:
     schema: dict = field(default_factory=lambda: ERR_SCHEMA)
     args: list[str] = field(default_factory=list)
     xfail: str | None = None
+    value: str | None = None  # the value at fault the error shows (None: the whole line)
 
     def good(self, start: int, stop: int) -> str:
         out = []
@@ -451,7 +452,7 @@ class JsonError:
         return front.count(b"\n") + 1, len(front), self.before
 
     def shown(self) -> str:
-        return rust_debug(self.bad.decode("utf-8", "replace"))
+        return rust_debug(self.value if self.value is not None else self.bad.decode("utf-8", "replace"))
 
     def longest(self) -> int:
         return longest_line(self.data())
@@ -469,7 +470,7 @@ class IntEdge(JsonError):
     def __init__(self, type_name: str, v: int, xfail: str | None = None):
         schema = cols(("id", "int64", False), ("v", type_name))
         super().__init__(f"{type_name}_{v}", f'{{"id": 30, "v": {v}}}'.encode(), "v", PARSE.format(type_name),
-                         before=30, after=30, schema=schema, xfail=xfail)
+                         before=30, after=30, schema=schema, xfail=xfail, value=str(v))
 
     def good(self, start, stop):
         return "".join(f'{{"id": {i}, "v": {i % 100}}}\n' for i in range(start, stop))
@@ -497,25 +498,25 @@ ERRORS = [
     JsonError("invalid_utf8_in_unknown_key", b'{"id": 40, "\xc3(": 1}', None, UTF8),
     JsonError("invalid_utf8_truncated_sequence", bad_line(name="cut @").replace(b"@", b"\xe2\x82"), None, UTF8,
               line_end="\r\n"),
-    JsonError("uint8_256", bad_line(small=256), "small", PARSE.format("uint8")),
-    JsonError("uint8_negative", bad_line(small=-1), "small", PARSE.format("uint8")),
-    JsonError("uint8_fraction", bad_line(small=1.5), "small", PARSE.format("uint8")),
-    JsonError("uint8_string", bad_line(small="2x"), "small", PARSE.format("uint8")),
+    JsonError("uint8_256", bad_line(small=256), "small", PARSE.format("uint8"), value="256"),
+    JsonError("uint8_negative", bad_line(small=-1), "small", PARSE.format("uint8"), value="-1"),
+    JsonError("uint8_fraction", bad_line(small=1.5), "small", PARSE.format("uint8"), value="1.5"),
+    JsonError("uint8_string", bad_line(small="2x"), "small", PARSE.format("uint8"), value="2x"),
     JsonError("uint8_256_crlf_after_blank_lines", bad_line(small=256), "small", PARSE.format("uint8"),
-              line_end="\r\n", blank_every=3),
+              line_end="\r\n", blank_every=3, value="256"),
     JsonError("nested_list_item_out_of_range", bad_line(addr={"city": "x", "codes": [1, 128]}), "addr.codes",
-              PARSE.format("int8")),
+              PARSE.format("int8"), value="128"),
     JsonError("struct_given_a_list", bad_line(addr=[1]), "addr", PARSE.format("struct<city: string, codes: list<int8>>")),
-    JsonError("list_given_a_string", bad_line(addr={"codes": "1,2"}), "addr.codes", PARSE.format("list<int8>")),
-    JsonError("bad_timestamp", bad_line(ts="2024-13-01T00:00:00Z"), "ts", PARSE.format("timestamp[ms, tz=UTC]")),
-    JsonError("timestamp_given_a_number", bad_line(ts=1704067200), "ts", PARSE.format("timestamp[ms, tz=UTC]")),
-    JsonError("bool_given_a_number", bad_line(flag=1), "flag", PARSE.format("bool")),
+    JsonError("list_given_a_string", bad_line(addr={"codes": "1,2"}), "addr.codes", PARSE.format("list<int8>"), value="1,2"),
+    JsonError("bad_timestamp", bad_line(ts="2024-13-01T00:00:00Z"), "ts", PARSE.format("timestamp[ms, tz=UTC]"), value="2024-13-01T00:00:00Z"),
+    JsonError("timestamp_given_a_number", bad_line(ts=1704067200), "ts", PARSE.format("timestamp[ms, tz=UTC]"), value="1704067200"),
+    JsonError("bool_given_a_number", bad_line(flag=1), "flag", PARSE.format("bool"), value="1"),
     JsonError("null_in_non_nullable", bad_line(id=None), "id", NULL),
     JsonError("missing_non_nullable_key", b'{"name": "no id"}', "id", NULL),
     JsonError("duplicate_key", b'{"id": 40, "name": "a", "name": "b"}', "name", DUPLICATE),
     JsonError("unknown_key_refused", bad_line(extra=1), "extra", UNKNOWN_KEY, args=["--unknown-fields", "error"]),
-    JsonError("last_line_without_newline", bad_line(small=300), "small", PARSE.format("uint8"), after=0),
-    JsonError("first_line", bad_line(0, small=300), "small", PARSE.format("uint8"), before=0),
+    JsonError("last_line_without_newline", bad_line(small=300), "small", PARSE.format("uint8"), after=0, value="300"),
+    JsonError("first_line", bad_line(0, small=300), "small", PARSE.format("uint8"), before=0, value="300"),
 ]
 ERRORS += [IntEdge(t, v) for t, (lo, hi) in INT_RANGES.items() for v in (lo - 1, hi + 1)]
 
