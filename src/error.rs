@@ -98,6 +98,10 @@ pub enum ErrorKind {
     /// A transform expression failed on this row (a cast that does not
     /// parse, a division by zero): the expression and the reason.
     Transform { expression: String, reason: String },
+    /// The run stopped because its deadline came before it could finish
+    /// (a Lambda invocation's time running out); it wrote nothing, and
+    /// running it again with more time can succeed.
+    Deadline,
 }
 
 impl ErrorKind {
@@ -123,6 +127,7 @@ impl ErrorKind {
             ErrorKind::TooDeep { .. } => "too-deep",
             ErrorKind::Constraint { .. } => "constraint-error",
             ErrorKind::Transform { .. } => "transform-error",
+            ErrorKind::Deadline => "deadline",
         }
     }
 
@@ -235,6 +240,11 @@ impl fmt::Display for ErrorKind {
             ),
             ErrorKind::Constraint { constraint } => write!(f, "value violates constraint {constraint}"),
             ErrorKind::Transform { expression, reason } => write!(f, "transform {expression:?} failed: {reason}"),
+            ErrorKind::Deadline => write!(
+                f,
+                "stopped before the deadline: too little time was left to finish; nothing was written, \
+                 retryable with more time"
+            ),
         }
     }
 }

@@ -37,6 +37,7 @@ pub struct Pipeline {
     plan: Plan,
     progress: Option<Arc<AtomicU64>>,
     rejects_path: Option<PathBuf>,
+    deadline: Option<Instant>,
 }
 
 /// A chunk's outcome on its way to the writer.
@@ -128,7 +129,24 @@ enum Output {
 
 impl Pipeline {
     pub fn new(spec: Spec, plan: Plan) -> Self {
-        Pipeline { spec, plan, progress: None, rejects_path: None }
+        Pipeline { spec, plan, progress: None, rejects_path: None, deadline: None }
+    }
+
+    /// When the run must stop (default: never). The reader checks it
+    /// between chunks, and the run checks it once more before it commits
+    /// its output; past it, the run ends with [`ErrorKind::Deadline`] and
+    /// leaves nothing under the output's name.
+    pub fn with_deadline(mut self, deadline: Instant) -> Self {
+        self.deadline = Some(deadline);
+        self
+    }
+
+    /// The deadline error when the deadline has passed.
+    fn check_deadline(&self) -> Result<()> {
+        match self.deadline {
+            Some(d) if Instant::now() >= d => Err(Error::new(ErrorKind::Deadline)),
+            _ => Ok(()),
+        }
     }
 
     /// Where rejected records go (default: beside the output,
@@ -175,7 +193,13 @@ impl Pipeline {
         let mut spec = self.spec.clone();
         spec.on_error = OnError::Reject;
         spec.max_rejects = None;
-        let checker = Pipeline { spec, plan: self.plan.clone(), progress: self.progress.clone(), rejects_path: None };
+        let checker = Pipeline {
+            spec,
+            plan: self.plan.clone(),
+            progress: self.progress.clone(),
+            rejects_path: None,
+            deadline: self.deadline,
+        };
         checker.run_inner(source, Err(keep), started).map_err(|e| e.in_source(name))
     }
 
@@ -307,6 +331,10 @@ impl Pipeline {
             let cancel = &cancel;
             let reader = s.spawn(move || {
                 while token_rx.recv().is_ok() && !cancel.load(Ordering::Relaxed) {
+                    if let Err(e) = self.check_deadline() {
+                        let _ = reader_done.send(Done { seq: chunker.seq(), bytes: 0, result: Err(e) });
+                        break;
+                    }
                     match chunker.next() {
                         Ok(Some(chunk)) => {
                             if work_tx.send(chunk).is_err() {
@@ -355,6 +383,8 @@ impl Pipeline {
                 return Err(Error::new(ErrorKind::TooManyRejects { rejected, read, limit }));
             }
         }
+        // The sink commits below: the last moment to stop.
+        self.check_deadline()?;
         let (bytes_written, row_groups, files) = match sink {
             Some(Output::File(sink)) => {
                 let w = sink.finish()?;

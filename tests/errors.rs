@@ -68,3 +68,43 @@ fn a_header_larger_than_the_chunk_is_too_large_whatever_follows() {
     let err = Case::new("id,s\n1,a\"b\n", SCHEMA).fails();
     assert!(err.starts_with("case:line 2, byte 5, record 0: malformed quoting"), "{err}");
 }
+
+#[test]
+fn a_run_past_its_deadline_stops_and_leaves_no_output() {
+    use sluicegate::spec::PipelineFile;
+    use sluicegate::{Budget, ErrorKind, Pipeline, Source};
+    let dir = tempfile::tempdir().unwrap();
+    let csv = "id,country\n1,FR\n2,DE\n".to_string();
+    for (toml, out) in [("", "out.parquet"), ("[output]\npartition_by = [\"country\"]\n", "out")] {
+        let file = PipelineFile::parse(toml, "t", std::path::Path::new("")).unwrap();
+        let plan = Budget::new(128).partitioned(file.spec.is_partitioned()).plan().unwrap();
+        let out = dir.path().join(out);
+        let err = Pipeline::new(file.spec.clone(), plan)
+            .with_deadline(std::time::Instant::now())
+            .run(Source::from_bytes("late.csv", csv.clone().into_bytes()), &out)
+            .unwrap_err();
+        assert_eq!(err.kind(), &ErrorKind::Deadline);
+        assert_eq!(err.kind().code(), "deadline");
+        assert_eq!(
+            err.to_string(),
+            "stopped before the deadline: too little time was left to finish; nothing was written, retryable with \
+             more time"
+        );
+        assert!(!out.is_file(), "{}", out.display());
+        let parquet = std::fs::read_dir(dir.path())
+            .unwrap()
+            .flatten()
+            .any(|e| e.path().extension().is_some_and(|x| x == "parquet") || e.path().join("_manifest.json").exists());
+        assert!(!parquet, "no file left behind");
+    }
+    // A deadline ahead changes nothing.
+    let file = PipelineFile::parse("", "t", std::path::Path::new("")).unwrap();
+    let plan = Budget::new(128).plan().unwrap();
+    let out = dir.path().join("in-time.parquet");
+    let report = Pipeline::new(file.spec, plan)
+        .with_deadline(std::time::Instant::now() + std::time::Duration::from_secs(600))
+        .run(Source::from_bytes("t.csv", csv.into_bytes()), &out)
+        .unwrap();
+    assert_eq!(report.rows_written, 2);
+    assert!(out.is_file());
+}

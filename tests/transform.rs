@@ -358,3 +358,25 @@ fn walk(root: &Path) -> Vec<std::path::PathBuf> {
 fn listing(root: &Path) -> Vec<String> {
     walk(root).iter().map(|p| p.strip_prefix(root).unwrap().display().to_string()).collect()
 }
+
+#[test]
+fn inputs_sharing_a_directory_are_all_in_its_manifest() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = PipelineFile::parse("[output]\npartition_by = [\"country\"]\n", "t", Path::new("")).unwrap();
+    let out = dir.path().join("out");
+    let plan = || Budget::new(128).threads(2).chunk_bytes(300).partitioned(true).plan().unwrap();
+    for name in ["a.csv", "b.csv", "a.csv"] {
+        Pipeline::new(file.spec.clone(), plan()).run(Source::from_bytes(name, small().into_bytes()), &out).unwrap();
+    }
+    let manifest: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("_manifest.json")).unwrap()).unwrap();
+    let sources: Vec<&str> =
+        manifest["inputs"].as_array().unwrap().iter().map(|i| i["source"].as_str().unwrap()).collect();
+    assert_eq!(sources, ["a.csv", "b.csv"]);
+    let listed: Vec<String> =
+        manifest["files"].as_array().unwrap().iter().map(|f| f["path"].as_str().unwrap().into()).collect();
+    let mut on_disk: Vec<String> = listing(&out).into_iter().filter(|p| p.ends_with(".parquet")).collect();
+    on_disk.sort();
+    assert_eq!(listed, on_disk);
+    assert_eq!(manifest["rows"], 80);
+}

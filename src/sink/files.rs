@@ -6,6 +6,10 @@
 //! replaces the same files; parts an earlier run of the same input left
 //! and this one did not write are removed. Every file stays under a
 //! temporary name until the run succeeds; the manifest is written last.
+//! Several inputs may share one output directory: the manifest lists every
+//! input converted into it (`inputs`) and all their files, so a run keeps
+//! what an earlier manifest says about the other inputs and replaces what
+//! it says about its own.
 //!
 //! Partitioned routes buffer whole chunks (each a batch grouped by
 //! partition, with each partition's rows as a range of it) and write every
@@ -291,7 +295,8 @@ impl Files {
 
     /// Writes what is buffered, closes every file, renames them all to
     /// their names, removes the parts an earlier run of this input left,
-    /// and writes the manifest last. Returns the files written.
+    /// and writes the manifest last (the earlier manifest's other inputs
+    /// and their files kept). Returns the files written.
     pub fn finish(mut self, source: &str) -> Result<Vec<FileWritten>> {
         self.flush_partitions()?;
         for r in 0..self.routes.len() {
@@ -317,26 +322,96 @@ impl Files {
         }
         written.sort_by(|a, b| a.path.cmp(&b.path));
         remove_stale(&self.root, &format!("part-{}-", self.input_id), &names)?;
-        let manifest = serde_json::json!({
-            "source": source,
-            "input_id": self.input_id,
-            "rows": written.iter().map(|f| f.rows).sum::<u64>(),
-            "bytes": written.iter().map(|f| f.bytes).sum::<u64>(),
-            "files": written.iter().map(|f| serde_json::json!({
-                "path": f.path,
-                "route": f.route,
-                "partition": f.partition.iter().map(|(k, v)| (k.clone(), serde_json::json!(v))).collect::<serde_json::Map<_, _>>(),
-                "rows": f.rows,
-                "bytes": f.bytes,
-            })).collect::<Vec<_>>(),
-        });
         let path = self.root.join(MANIFEST);
+        let files = written.iter().map(|f| serde_json::json!({
+            "path": f.path,
+            "route": f.route,
+            "partition": f.partition.iter().map(|(k, v)| (k.clone(), serde_json::json!(v))).collect::<serde_json::Map<_, _>>(),
+            "rows": f.rows,
+            "bytes": f.bytes,
+        }));
+        let this = Input {
+            source: source.to_string(),
+            input_id: self.input_id.clone(),
+            rows: written.iter().map(|f| f.rows).sum(),
+            bytes: written.iter().map(|f| f.bytes).sum(),
+        };
+        let manifest = merge_manifest(read_manifest(&path)?, this, files.collect());
         let temp = self.root.join(format!(".{MANIFEST}.{}.sluicegate-tmp", std::process::id()));
         let text = serde_json::to_string_pretty(&manifest).map_err(Error::encode)? + "\n";
         std::fs::write(&temp, text).map_err(|e| Error::io(format!("writing {}", temp.display()), e))?;
         std::fs::rename(&temp, &path).map_err(|e| Error::io(format!("renaming to {}", path.display()), e))?;
         Ok(written)
     }
+}
+
+/// One input as the manifest lists it: its name, identity (the one in its
+/// part names), and the rows and bytes of its files.
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
+pub struct Input {
+    pub source: String,
+    pub input_id: String,
+    pub rows: u64,
+    pub bytes: u64,
+}
+
+/// The manifest at `path`, when there is one.
+pub fn read_manifest(path: &Path) -> Result<Option<serde_json::Value>> {
+    let text = match std::fs::read(path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(Error::io(format!("reading {}", path.display()), e)),
+    };
+    serde_json::from_slice(&text)
+        .map(Some)
+        .map_err(|e| Error::spec(format!("{} is not a manifest this program can read: {e}", path.display())))
+}
+
+/// The inputs a manifest lists (for one written before manifests listed
+/// their inputs: the one input it names).
+pub fn manifest_inputs(manifest: &serde_json::Value) -> Vec<Input> {
+    match manifest.get("inputs") {
+        Some(inputs) => serde_json::from_value(inputs.clone()).unwrap_or_default(),
+        None => serde_json::from_value(manifest.clone()).map(|i| vec![i]).unwrap_or_default(),
+    }
+}
+
+/// The manifest after a run of `this` input wrote `files`: what `before`
+/// lists of other inputs, and this input's files in place of its old ones.
+/// `source` and `input_id` name the latest run; `rows` and `bytes` count
+/// every file listed.
+fn merge_manifest(before: Option<serde_json::Value>, this: Input, files: Vec<serde_json::Value>) -> serde_json::Value {
+    let own = format!("part-{}-", this.input_id);
+    let is_own = |f: &serde_json::Value| {
+        let path = f.get("path").and_then(serde_json::Value::as_str).unwrap_or("");
+        path.rsplit('/').next().unwrap_or(path).starts_with(&own)
+    };
+    let mut all: Vec<serde_json::Value> = before
+        .as_ref()
+        .and_then(|b| b.get("files"))
+        .and_then(serde_json::Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter(|f| !is_own(f))
+        .cloned()
+        .collect();
+    all.extend(files);
+    let path_of = |f: &serde_json::Value| f.get("path").and_then(serde_json::Value::as_str).unwrap_or("").to_string();
+    all.sort_by_key(path_of);
+    let mut inputs: Vec<Input> = before.as_ref().map(manifest_inputs).unwrap_or_default();
+    inputs.retain(|i| i.input_id != this.input_id);
+    let (source, input_id) = (this.source.clone(), this.input_id.clone());
+    inputs.push(this);
+    inputs.sort_by(|a, b| a.source.cmp(&b.source));
+    let count = |name: &str| all.iter().filter_map(|f| f.get(name).and_then(serde_json::Value::as_u64)).sum::<u64>();
+    serde_json::json!({
+        "source": source,
+        "input_id": input_id,
+        "rows": count("rows"),
+        "bytes": count("bytes"),
+        "inputs": inputs,
+        "files": all,
+    })
 }
 
 /// Closes a file, leaving it pending under its temporary name.
@@ -447,6 +522,24 @@ mod tests {
             partition_path(&["c".into(), "d".into()], &[None, Some("x%".into())]),
             "c=__HIVE_DEFAULT_PARTITION__/d=x%25"
         );
+    }
+
+    #[test]
+    fn a_manifest_keeps_the_other_inputs_and_replaces_its_own() {
+        let input = |s: &str, rows| Input { source: s.into(), input_id: input_id(s), rows, bytes: rows * 10 };
+        let file = |s: &str, part, rows: u64| serde_json::json!({"path": format!("country=FR/part-{}-{part:05}.parquet", input_id(s)), "rows": rows, "bytes": rows * 10});
+        // A manifest from before inputs were listed: its one input.
+        let old = serde_json::json!({"source": "a.csv", "input_id": input_id("a.csv"), "rows": 3, "bytes": 30,
+                                     "files": [file("a.csv", 0, 3)]});
+        let m = merge_manifest(Some(old), input("b.csv", 5), vec![file("b.csv", 0, 5)]);
+        let sources: Vec<_> = manifest_inputs(&m).into_iter().map(|i| i.source).collect();
+        assert_eq!(sources, ["a.csv", "b.csv"]);
+        assert_eq!((m["rows"].as_u64(), m["files"].as_array().unwrap().len()), (Some(8), 2));
+        // a.csv again, now in two parts: its old part is replaced, b.csv's kept.
+        let m = merge_manifest(Some(m), input("a.csv", 4), vec![file("a.csv", 0, 2), file("a.csv", 1, 2)]);
+        assert_eq!(manifest_inputs(&m).len(), 2);
+        assert_eq!((m["rows"].as_u64(), m["files"].as_array().unwrap().len()), (Some(9), 3));
+        assert_eq!(m["source"], "a.csv");
     }
 
     #[test]

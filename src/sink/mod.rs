@@ -34,7 +34,7 @@ mod files;
 pub mod object;
 mod rejects;
 
-pub use self::files::{hive_escape, FileWritten, Files, RouteLayout};
+pub use self::files::{hive_escape, manifest_inputs, read_manifest, FileWritten, Files, Input, RouteLayout, MANIFEST};
 pub use self::rejects::{Packed, RejectSink};
 
 /// Deletes the temporary file unless the sink completed.

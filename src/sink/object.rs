@@ -6,7 +6,8 @@
 //! manifest goes last, written only if it is still the one this run saw at
 //! its start (or absent), so two concurrent runs cannot both publish one;
 //! the prefix's parts of the same input that this run did not write are
-//! then deleted.
+//! then deleted. That manifest is staged with the output before the run, so
+//! the run's own manifest adds its input to the inputs it already lists.
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -38,23 +39,39 @@ impl Publisher {
     /// temporary directory, and (for a directory output) the manifest's
     /// version now.
     pub fn new(url: ObjectUrl, endpoint: Option<&str>, directory: bool) -> Result<Publisher> {
-        let store = store(&url.bucket, endpoint)?;
+        Publisher::in_store(store(&url.bucket, endpoint)?, url, directory)
+    }
+
+    /// As [`Publisher::new`], through a client already built for `url`'s
+    /// bucket. A directory output's manifest, when there is one, is staged
+    /// as the run's starting point.
+    pub fn in_store(store: std::sync::Arc<AmazonS3>, url: ObjectUrl, directory: bool) -> Result<Publisher> {
         let runtime = runtime()?;
         let staging =
             std::env::temp_dir().join(format!("sluicegate-{}-{}", std::process::id(), input_id(&url.to_string())));
         std::fs::create_dir_all(&staging).map_err(|e| Error::io(format!("creating {}", staging.display()), e))?;
-        let manifest_before = match directory {
-            true => {
-                let at = object_path(&format!("{}/{MANIFEST}", url.key.trim_end_matches('/')));
-                match runtime.block_on(store.head(&at)) {
-                    Ok(meta) => Some(UpdateVersion { e_tag: meta.e_tag, version: meta.version }),
-                    Err(object_store::Error::NotFound { .. }) => None,
-                    Err(e) => return Err(object_error(&url, e)),
+        let mut publisher = Publisher { url, store, runtime, staging, manifest_before: None };
+        if directory {
+            let at = object_path(&format!("{}/{MANIFEST}", publisher.url.key.trim_end_matches('/')));
+            let what = format!("reading s3://{}/{at}", publisher.url.bucket);
+            let got = publisher.runtime.block_on(async {
+                let got = publisher.store.get(&at).await?;
+                let meta = got.meta.clone();
+                Ok::<_, object_store::Error>((meta, got.bytes().await?))
+            });
+            match got {
+                Ok((meta, text)) => {
+                    let staged = publisher.staged_output();
+                    std::fs::create_dir_all(&staged)
+                        .and_then(|_| std::fs::write(staged.join(MANIFEST), &text))
+                        .map_err(|e| Error::io(format!("{what} into {}", staged.display()), e))?;
+                    publisher.manifest_before = Some(UpdateVersion { e_tag: meta.e_tag, version: meta.version });
                 }
+                Err(object_store::Error::NotFound { .. }) => {}
+                Err(e) => return Err(object_error(&what, e)),
             }
-            false => None,
-        };
-        Ok(Publisher { url, store, runtime, staging, manifest_before })
+        }
+        Ok(publisher)
     }
 
     /// The address published to.

@@ -141,6 +141,19 @@ impl Source {
         Source::from_reader(&url.to_string(), reader)
     }
 
+    /// As [`Source::open_object_at`], through a client already built for
+    /// `url`'s bucket.
+    #[cfg(feature = "aws")]
+    pub fn open_object_in(
+        store: std::sync::Arc<object_store::aws::AmazonS3>,
+        url: &object::ObjectUrl,
+        range_bytes: usize,
+        etag: Option<String>,
+    ) -> Result<Source> {
+        let reader = object::ObjectReader::open_in(store, url, range_bytes, 2, etag)?;
+        Source::from_reader(&url.to_string(), reader)
+    }
+
     pub fn from_bytes(name: &str, data: impl Into<Bytes>) -> Source {
         Source::Mapped(MappedInput { name: name.to_string(), data: data.into(), map: None })
     }

@@ -78,6 +78,39 @@ pub fn store(bucket: &str, endpoint: Option<&str>) -> Result<Arc<AmazonS3>> {
     b.build().map(Arc::new).map_err(|e| Error::spec(format!("S3 client for bucket {bucket:?}: {e}")))
 }
 
+/// S3 clients by bucket, each built on first use and then shared (clones
+/// share them too): what a long-lived process, such as a Lambda execution
+/// environment, keeps between conversions.
+#[derive(Debug, Clone, Default)]
+pub struct Stores {
+    endpoint: Option<String>,
+    by_bucket: Arc<std::sync::Mutex<std::collections::HashMap<String, Arc<AmazonS3>>>>,
+}
+
+impl Stores {
+    /// Clients configured from the environment; `endpoint` overrides
+    /// `AWS_ENDPOINT_URL`. Builds none yet.
+    pub fn new(endpoint: Option<String>) -> Stores {
+        Stores { endpoint, by_bucket: Arc::default() }
+    }
+
+    /// The endpoint given, if any.
+    pub fn endpoint(&self) -> Option<&str> {
+        self.endpoint.as_deref()
+    }
+
+    /// The client for `bucket`, built on first use.
+    pub fn get(&self, bucket: &str) -> Result<Arc<AmazonS3>> {
+        let mut by_bucket = self.by_bucket.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(s) = by_bucket.get(bucket) {
+            return Ok(Arc::clone(s));
+        }
+        let s = store(bucket, self.endpoint.as_deref())?;
+        by_bucket.insert(bucket.to_string(), Arc::clone(&s));
+        Ok(s)
+    }
+}
+
 /// A runtime for the object store's futures, driven from plain threads.
 pub(crate) fn runtime() -> Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_multi_thread()
@@ -121,7 +154,18 @@ impl ObjectReader {
         ahead: usize,
         etag: Option<String>,
     ) -> Result<ObjectReader> {
-        let store = store(&url.bucket, endpoint)?;
+        ObjectReader::open_in(store(&url.bucket, endpoint)?, url, range_bytes, ahead, etag)
+    }
+
+    /// As [`ObjectReader::open`], through a client already built for
+    /// `url`'s bucket.
+    pub fn open_in(
+        store: Arc<AmazonS3>,
+        url: &ObjectUrl,
+        range_bytes: usize,
+        ahead: usize,
+        etag: Option<String>,
+    ) -> Result<ObjectReader> {
         let runtime = runtime()?;
         let path = url.path();
         let head = GetOptions::new().with_head(true).with_if_match(etag);

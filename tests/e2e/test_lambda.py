@@ -7,6 +7,7 @@ at buckets in moto's S3 server. Everything on 127.0.0.1."""
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import os
 import socket
@@ -41,12 +42,13 @@ def wait_port(port: int, proc: subprocess.Popen, what: str):
     pytest.fail(f"{what} did not listen on {port}")
 
 
-@pytest.fixture(scope="module")
-def function(s3, tmp_path_factory):
+@contextlib.contextmanager
+def running_function(s3, d: Path, pipeline: str, output: str, **settings: str):
+    """sluicegate-lambda with this pipeline (TOML) and output prefix, and
+    these more settings, under its own emulator; yields (client, invoke, log)."""
     client, env = s3
-    d = tmp_path_factory.mktemp("lambda")
-    pipeline = d / "orders.toml"
-    pipeline.write_text(f'name = "orders"\n[input]\nschema = "{SCHEMA}"\n[errors]\npolicy = "fail"\n')
+    d.mkdir(parents=True, exist_ok=True)
+    (d / "pipeline.toml").write_text(pipeline)
     port = free_port()
     watch = subprocess.Popen([str(CARGO_LAMBDA), "lambda", "watch", "--only-lambda-apis", "-A", "127.0.0.1",
                               "-P", str(port)], cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -54,7 +56,7 @@ def function(s3, tmp_path_factory):
     log = open(d / "function.log", "w")
     fn_env = {**os.environ, **env, "AWS_LAMBDA_FUNCTION_VERSION": "1", "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "256",
               "AWS_LAMBDA_RUNTIME_API": f"http://127.0.0.1:{port}/.rt", "AWS_LAMBDA_FUNCTION_NAME": "_",
-              "SLUICEGATE_PIPELINE": str(pipeline), "SLUICEGATE_OUTPUT": "s3://curated/lambda/"}
+              "SLUICEGATE_PIPELINE": str(d / "pipeline.toml"), "SLUICEGATE_OUTPUT": output, **settings}
     fn = subprocess.Popen([str(LAMBDA_BIN)], env=fn_env, stdout=log, stderr=subprocess.STDOUT)
 
     def invoke(event: dict) -> tuple[int, str]:
@@ -64,12 +66,24 @@ def function(s3, tmp_path_factory):
                             str(path), "-o", "json", "_"], cwd=REPO, capture_output=True, text=True, timeout=120)
         return p.returncode, p.stdout + p.stderr
 
-    yield client, invoke, d / "function.log"
-    fn.terminate()
-    watch.terminate()
-    fn.wait(timeout=10)
-    watch.wait(timeout=10)
-    log.close()
+    try:
+        yield client, invoke, d / "function.log"
+    finally:
+        fn.terminate()
+        watch.terminate()
+        fn.wait(timeout=10)
+        watch.wait(timeout=10)
+        log.close()
+
+
+ORDERS = f'name = "orders"\n[input]\nschema = "{SCHEMA}"\n[errors]\npolicy = "fail"\n'
+
+
+@pytest.fixture(scope="module")
+def function(s3, tmp_path_factory):
+    with running_function(s3, tmp_path_factory.mktemp("lambda"), ORDERS, "s3://curated/lambda/",
+                          SLUICEGATE_INPUT="s3://raw/sched/") as f:
+        yield f
 
 
 def s3_event(bucket: str, key: str, etag: str | None) -> dict:
@@ -133,3 +147,107 @@ def test_an_http_api_request_converts_its_body(function):
     response = json.loads(out)
     assert response["statusCode"] == 400, response
     assert json.loads(response["body"])["location"]["line"] == 5
+
+
+def scheduled(detail: dict | None = None) -> dict:
+    event = json.loads((FIXTURES / "eventbridge-schedule.json").read_text())
+    event["detail"] = detail or {}
+    return event
+
+
+def test_a_schedule_converts_what_has_no_output_yet_oldest_first(function):
+    client, invoke, log = function
+    texts = {f"sched/{k}": orders.csv_text(100 + i, seed=20 + i) for i, k in enumerate(["b.csv", "a.csv", "x/c.csv"])}
+    for key, text in texts.items():  # oldest first: put order, then key
+        client.put_object(Bucket="raw", Key=key, Body=text.encode())
+        time.sleep(1.1)  # LastModified has whole seconds
+    client.put_object(Bucket="raw", Key="sched/", Body=b"")  # a directory marker
+    client.put_object(Bucket="raw", Key="sched/_SUCCESS", Body=b"done")
+    code, out = invoke(scheduled())
+    assert code == 0, out + log.read_text()
+    r = json.loads(out)
+    assert (r["processed"], r["skipped"], r["remaining"], r["failed"]) == (3, 0, 0, 0), r
+    assert [rep["source"] for rep in r["reports"]] == [f"s3://raw/{k}" for k in texts]
+    for i, key in enumerate(texts):
+        out_key = "lambda/" + key.replace(".csv", ".parquet")
+        assert read_object(client, "curated", out_key).num_rows == 100 + i
+    assert [k for k in keys(client, "curated", "lambda/sched/") if "_SUCCESS" in k] == []
+
+    code, out = invoke(scheduled())
+    assert code == 0, out
+    r = json.loads(out)
+    assert (r["processed"], r["skipped"], r["remaining"]) == (0, 3, 0), r
+
+    client.put_object(Bucket="raw", Key="sched/d.csv", Body=orders.csv_text(7, seed=1).encode())
+    code, out = invoke(scheduled())
+    assert code == 0, out
+    r = json.loads(out)
+    assert (r["processed"], r["skipped"]) == (1, 3), r
+    assert r["reports"][0]["source"] == "s3://raw/sched/d.csv"
+    assert read_object(client, "curated", "lambda/sched/d.parquet").num_rows == 7
+
+
+def test_a_schedule_names_the_objects_that_failed_and_converts_the_others(function):
+    client, invoke, _ = function
+    client.put_object(Bucket="raw", Key="sched-bad/good.csv", Body=orders.csv_text(10, seed=2).encode())
+    bad = orders.csv_text(10, seed=2).splitlines(keepends=True)
+    bad[4] = "1,2,3\n"
+    client.put_object(Bucket="raw", Key="sched-bad/bad.csv", Body="".join(bad).encode())
+    code, out = invoke(scheduled({"input": "s3://raw/sched-bad/"}))
+    assert code != 0
+    assert "1 of 2 objects failed" in out and "s3://raw/sched-bad/bad.csv" in out, out
+    assert read_object(client, "curated", "lambda/sched-bad/good.parquet").num_rows == 10
+
+
+def test_a_schedule_into_a_partitioned_prefix_reads_its_manifest(s3, tmp_path):
+    pipeline = f'name = "orders"\n[input]\nschema = "{SCHEMA}"\n[output]\npartition_by = ["country"]\n'
+    with running_function(s3, tmp_path / "fn", pipeline, "s3://curated/lsched-part/") as (client, invoke, log):
+        for k in ["a.csv", "b.csv"]:
+            client.put_object(Bucket="raw", Key=f"psched/{k}", Body=orders.csv_text(300, seed=len(k)).encode())
+        code, out = invoke(scheduled({"input": "s3://raw/psched/"}))
+        assert code == 0, out + log.read_text()
+        assert (json.loads(out)["processed"], json.loads(out)["skipped"]) == (2, 0), out
+        manifest = json.loads(client.get_object(Bucket="curated", Key="lsched-part/_manifest.json")["Body"].read())
+        assert [i["source"] for i in manifest["inputs"]] == ["s3://raw/psched/a.csv", "s3://raw/psched/b.csv"]
+        listed = keys(client, "curated", "lsched-part/")
+        assert sorted(f"lsched-part/{f['path']}" for f in manifest["files"]) == [k for k in listed if k.endswith(".parquet")]
+        assert sum(read_object(client, "curated", f"lsched-part/{f['path']}").num_rows for f in manifest["files"]) == 600
+        code, out = invoke(scheduled({"input": "s3://raw/psched/"}))
+        assert code == 0, out
+        assert (json.loads(out)["processed"], json.loads(out)["skipped"]) == (0, 2), out
+
+
+@pytest.fixture(scope="module")
+def late_function(s3, tmp_path_factory):
+    """A margin longer than any invocation: every deadline has passed."""
+    with running_function(s3, tmp_path_factory.mktemp("late"), ORDERS, "s3://curated/late/",
+                          SLUICEGATE_INPUT="s3://raw/late/", SLUICEGATE_DEADLINE_MARGIN_MS="100000000") as f:
+        yield f
+
+
+def test_a_schedule_out_of_time_leaves_its_objects_for_the_next(late_function):
+    client, invoke, log = late_function
+    for k in ["a.csv", "b.csv"]:
+        client.put_object(Bucket="raw", Key=f"late/{k}", Body=orders.csv_text(50, seed=3).encode())
+    code, out = invoke(scheduled())
+    assert code == 0, out + log.read_text()
+    r = json.loads(out)
+    assert (r["processed"], r["remaining"], r["failed"], r["next"]) == (0, 2, 0, "s3://raw/late/a.csv"), r
+    assert keys(client, "curated", "late/") == []
+
+
+def test_an_s3_event_out_of_time_fails_as_retryable_and_writes_nothing(late_function):
+    client, invoke, _ = late_function
+    put = client.put_object(Bucket="raw", Key="late/event.csv", Body=orders.csv_text(50, seed=4).encode())
+    code, out = invoke(s3_event("raw", "late/event.csv", put["ETag"].strip('"')))
+    assert code != 0
+    said = " ".join(out.replace("│", " ").split())  # the invoker wraps the error's lines
+    assert "record 0 (s3://raw/late/event.csv): stopped before the deadline" in said and "retryable" in said, out
+    assert keys(client, "curated", "late/") == []
+
+
+def test_init_is_logged_before_the_first_event(function):
+    _, _, log = function
+    lines = [json.loads(line) for line in log.read_text().splitlines() if line.startswith("{")]
+    init = [line for line in lines if line.get("message") == "init"]
+    assert len(init) == 1 and 0 <= init[0]["init_ms"] < 1000, init
