@@ -99,7 +99,7 @@ impl Shape {
                         Ok(v) => s.add_json_int(v),
                         Err(_) => s.add_json_uint(),
                     },
-                    Node::Static(StaticNode::F64(_)) => s.add_json_float(),
+                    Node::Static(StaticNode::F64(v)) => s.add_json_number(*v),
                     _ => {}
                 }
             }

@@ -202,6 +202,20 @@ impl ScalarStats {
         self.int64_ok = false;
     }
 
+    /// A JSON number the parser gives as a double: with a fraction or an
+    /// exponent, or an integer past the 64-bit ranges (a whole double of at
+    /// least 2^63), which a decimal of 38 digits holds exactly while it has
+    /// no more digits (the decoder reads them from the text).
+    pub fn add_json_number(&mut self, v: f64) {
+        if v.fract() == 0.0 && v.abs() >= 9.223_372_036_854_775_808e18 && v.abs() < 1e38 {
+            self.only_numbers();
+            self.int64_ok = false;
+            self.uint64_ok = false;
+        } else {
+            self.add_json_float();
+        }
+    }
+
     /// A JSON number with a fraction or an exponent.
     pub fn add_json_float(&mut self) {
         self.only_numbers();
@@ -321,6 +335,15 @@ mod tests {
         assert_eq!(s.data_type(), DataType::Float64);
         s.add_json_bool();
         assert_eq!(s.data_type(), DataType::Utf8);
+        let mut w = ScalarStats::default();
+        w.add_json_int(-5);
+        w.add_json_number(99_999_999_999_999_999_999.0);
+        assert_eq!(w.data_type(), DataType::Decimal128(38, 0), "an integer past 64 bits");
+        w.add_json_number(0.5);
+        assert_eq!(w.data_type(), DataType::Float64);
+        let mut huge = ScalarStats::default();
+        huge.add_json_number(1e40);
+        assert_eq!(huge.data_type(), DataType::Float64, "more digits than a decimal holds");
         let mut b = ScalarStats::default();
         b.add_json_bool();
         b.add_text(b"no");
