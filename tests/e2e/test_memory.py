@@ -145,15 +145,18 @@ def test_200mb_ndjson_under_128mb(big_ndjson, how, tmp_path):
     assert leftovers(out) == []
 
 
-@pytest.mark.parametrize("how", ["convert_2_threads", "validate_2_threads"])
+@pytest.mark.parametrize("how", ["convert_2_threads", "convert_constrained_2_threads", "validate_2_threads"])
 def test_200mb_all_rejected_under_128mb(big_csv, how, tmp_path):
     """Every row rejected (a schema that reads the category column as int64):
-    the rejects travel through the pipeline bounded like the rows do."""
+    the rejects travel through the pipeline bounded like the rows do. With a
+    constraint in the schema, the rejected rows are checked against it too."""
     path, _, rows, _ = big_csv
     columns = [dict(c) for c in orders.schema()["columns"]]
     for c in columns:
         if c["name"] == "category":
             c["type"] = "int64"
+    if "constrained" in how:
+        columns[0]["constraints"] = {"required": True}
     schema = write_schema(tmp_path / "schema.json", {"columns": columns})
     out = tmp_path / "out.parquet"
     report = tmp_path / "report.json"
