@@ -207,7 +207,7 @@ impl ScalarStats {
     /// least 2^63), which a decimal of 38 digits holds exactly while it has
     /// no more digits (the decoder reads them from the text).
     pub fn add_json_number(&mut self, v: f64) {
-        if v.fract() == 0.0 && v.abs() >= 9.223_372_036_854_775_808e18 && v.abs() < 1e38 {
+        if v.fract() == 0.0 && v.abs() >= -(i64::MIN as f64) && v.abs() < 1e38 {
             self.only_numbers();
             self.int64_ok = false;
             self.uint64_ok = false;
