@@ -127,9 +127,14 @@ fn throughput(c: &mut Criterion) {
     let mut scratch = Scratch::default();
     let batches: Vec<_> = chunks.iter().map(|ch| decoder.decode(ch, &mut scratch).expect("valid data").batch).collect();
     // The sink only supplies the encoder (and deletes its empty file on drop).
-    let (_sink, encoder) =
-        ParquetSink::create(&output, decoder.arrow_schema().clone(), &ParquetOptions::default(), plan.row_group_rows)
-            .expect("creating the encoder");
+    let (_sink, encoder) = ParquetSink::create(
+        &output,
+        decoder.arrow_schema().clone(),
+        &ParquetOptions::default(),
+        plan.row_group_rows,
+        None,
+    )
+    .expect("creating the encoder");
 
     let mut group = c.benchmark_group("stages");
     group.sample_size(10).throughput(Throughput::Bytes(bytes));

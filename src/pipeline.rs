@@ -24,7 +24,7 @@ use crate::decode::{keep_rows, trim_line_end, CsvDecoder, Decoded, Framing, Json
 use crate::encode::{EncodedRowGroup, Encoder};
 use crate::error::{Error, ErrorKind, Problem, Reject, Result};
 use crate::report::{peak_rss_bytes, Report};
-use crate::sink::{Files, Packed, ParquetSink, RejectSink, RouteLayout};
+use crate::sink::{Files, Packed, ParquetSink, RejectSink, RouteLayout, Streams};
 use crate::source::Source;
 use crate::spec::{describe, Finding, Format, MaxRejects, OnError, Schema, Spec};
 use crate::split::{Chunk, Chunker, CsvSplitter, JsonArraySplitter, Splitter};
@@ -38,6 +38,7 @@ pub struct Pipeline {
     progress: Option<Arc<AtomicU64>>,
     rejects_path: Option<PathBuf>,
     deadline: Option<Instant>,
+    streams: Option<Arc<dyn Streams>>,
 }
 
 /// A chunk's outcome on its way to the writer.
@@ -129,7 +130,7 @@ enum Output {
 
 impl Pipeline {
     pub fn new(spec: Spec, plan: Plan) -> Self {
-        Pipeline { spec, plan, progress: None, rejects_path: None, deadline: None }
+        Pipeline { spec, plan, progress: None, rejects_path: None, deadline: None, streams: None }
     }
 
     /// When the run must stop (default: never). The reader checks it
@@ -138,6 +139,13 @@ impl Pipeline {
     /// leaves nothing under the output's name.
     pub fn with_deadline(mut self, deadline: Instant) -> Self {
         self.deadline = Some(deadline);
+        self
+    }
+
+    /// Streams the Parquet output to `streams` (an object store) instead
+    /// of local files, where they take it; see [`Streams`].
+    pub fn with_streams(mut self, streams: Arc<dyn Streams>) -> Self {
+        self.streams = Some(streams);
         self
     }
 
@@ -199,6 +207,7 @@ impl Pipeline {
             progress: self.progress.clone(),
             rejects_path: None,
             deadline: self.deadline,
+            streams: None,
         };
         checker.run_inner(source, Err(keep), started).map_err(|e| e.in_source(name))
     }
@@ -276,7 +285,8 @@ impl Pipeline {
                     stage.layouts.clone(),
                     self.plan.partition_buffer_bytes,
                     self.plan.open_files,
-                )?;
+                )?
+                .with_streams(self.streams.clone());
                 let encoders = stage
                     .layouts
                     .iter()
@@ -292,7 +302,13 @@ impl Pipeline {
                 let schema = stage
                     .as_ref()
                     .map_or_else(|| Arc::clone(decoder.arrow_schema()), |s| Arc::clone(s.router.schema(0)));
-                let (sink, encoder) = ParquetSink::create(output, schema, &self.spec.output, self.plan.row_group_rows)?;
+                let (sink, encoder) = ParquetSink::create(
+                    output,
+                    schema,
+                    &self.spec.output,
+                    self.plan.row_group_rows,
+                    self.streams.as_deref(),
+                )?;
                 (Some(Output::File(sink)), vec![Some(encoder)])
             }
             (None, _) => (None, Vec::new()),

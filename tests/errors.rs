@@ -108,3 +108,67 @@ fn a_run_past_its_deadline_stops_and_leaves_no_output() {
     assert_eq!(report.rows_written, 2);
     assert!(out.is_file());
 }
+
+/// A CSV that comes in two parts: `first` at once; then, once the pipeline
+/// has written some of it, the rest only after the deadline has passed.
+struct LateStream {
+    first: std::io::Cursor<Vec<u8>>,
+    rest: std::io::Cursor<Vec<u8>>,
+    written: std::sync::Arc<std::sync::atomic::AtomicU64>,
+    deadline: std::time::Instant,
+}
+
+impl std::io::Read for LateStream {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = std::io::Read::read(&mut self.first, buf)?;
+        if n > 0 {
+            return Ok(n);
+        }
+        while self.written.load(std::sync::atomic::Ordering::Relaxed) == 0 {
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        if let Some(wait) = self.deadline.checked_duration_since(std::time::Instant::now()) {
+            std::thread::sleep(wait + std::time::Duration::from_millis(20));
+        }
+        std::io::Read::read(&mut self.rest, buf)
+    }
+}
+
+#[test]
+fn a_deadline_passing_mid_conversion_stops_it_and_leaves_no_output() {
+    use sluicegate::spec::PipelineFile;
+    use sluicegate::{Budget, ErrorKind, Pipeline, Source};
+    let dir = tempfile::tempdir().unwrap();
+    let file = PipelineFile::parse("", "t", std::path::Path::new("")).unwrap();
+    let plan = Budget::new(128).plan().unwrap();
+    let rows = |from: usize, bytes: usize| {
+        let mut text = String::new();
+        let mut i = from;
+        while text.len() < bytes {
+            text.push_str(&format!("{i},row number {i} of a long input\n"));
+            i += 1;
+        }
+        text.into_bytes()
+    };
+    // Several chunks' worth before the wait, so that some are written.
+    let mut first = b"id,text\n".to_vec();
+    first.extend(rows(0, 4 * plan.chunk_bytes));
+    let written = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let deadline = std::time::Instant::now() + std::time::Duration::from_millis(200);
+    let stream = LateStream {
+        first: std::io::Cursor::new(first),
+        rest: std::io::Cursor::new(rows(1 << 30, 2 * plan.chunk_bytes)),
+        written: std::sync::Arc::clone(&written),
+        deadline,
+    };
+    let out = dir.path().join("out.parquet");
+    let err = Pipeline::new(file.spec, plan)
+        .with_progress(std::sync::Arc::clone(&written))
+        .with_deadline(deadline)
+        .run(Source::from_reader("late.csv", stream).unwrap(), &out)
+        .unwrap_err();
+    assert_eq!(err.kind(), &ErrorKind::Deadline);
+    assert!(written.load(std::sync::atomic::Ordering::Relaxed) > 0, "the run had written chunks when it stopped");
+    let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().flatten().map(|e| e.path()).collect();
+    assert!(left.is_empty(), "nothing left behind, not even a temporary file: {left:?}");
+}

@@ -381,6 +381,10 @@ fn convert(args: ConvertArgs) -> anyhow::Result<()> {
         pipeline = pipeline.with_rejects_path(path);
     }
     let target = Target::new(&args.output, args.input.s3_endpoint.as_deref(), directory)?;
+    #[cfg(feature = "aws")]
+    if let Target::Object(p) = &target {
+        pipeline = pipeline.with_streams(p.streams());
+    }
     let bar = (!args.quiet && std::io::stderr().is_terminal()).then(|| ProgressBar::start(progress, source.size()));
     let result = pipeline.run(source, &target.local());
     if let Some(bar) = bar {
@@ -477,8 +481,9 @@ fn object_url(s: &str) -> anyhow::Result<Option<String>> {
     Ok(s.starts_with("s3://").then(|| s.to_string()))
 }
 
-/// Where a conversion writes: a local path, or an object address it stages
-/// locally and publishes when the run succeeds.
+/// Where a conversion writes: a local path, or an object address it
+/// streams to (staging what it cannot stream) and publishes when the run
+/// succeeds.
 enum Target {
     Local(PathBuf),
     #[cfg(feature = "aws")]

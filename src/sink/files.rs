@@ -25,7 +25,7 @@ use arrow_array::RecordBatch;
 use arrow_schema::SchemaRef;
 use serde::Serialize;
 
-use super::{ParquetSink, Pending};
+use super::{ParquetSink, Pending, Streams};
 use crate::encode::{EncodedRowGroup, Encoder};
 use crate::error::{Error, Result};
 use crate::spec::ParquetOptions;
@@ -78,6 +78,8 @@ pub struct Files {
     open: usize,
     open_cap: usize,
     clock: u64,
+    /// Where unpartitioned files stream to, when not to local files.
+    streams: Option<Arc<dyn Streams>>,
 }
 
 struct RouteFiles {
@@ -149,7 +151,14 @@ impl Files {
             open: 0,
             open_cap: open_cap.max(1),
             clock: 0,
+            streams: None,
         })
+    }
+
+    /// Streams the files of routes without partitions to `streams`.
+    pub fn with_streams(mut self, streams: Option<Arc<dyn Streams>>) -> Self {
+        self.streams = streams;
+        self
     }
 
     /// Appends row groups to route `r`'s current file, rolling to a new
@@ -161,8 +170,9 @@ impl Files {
                 let route = &mut self.routes[r];
                 create_dir(&route.dir)?;
                 let schema = Arc::clone(&route.layout.schema);
+                let streams = self.streams.as_deref();
                 route.current =
-                    Some(ParquetSink::open(&route.dir.join(name), schema, &self.options, ROUTE_WRITE_BUFFER)?);
+                    Some(ParquetSink::open(&route.dir.join(name), schema, &self.options, ROUTE_WRITE_BUFFER, streams)?);
                 route.next_part += 1;
             }
             let route = &mut self.routes[r];
@@ -245,7 +255,9 @@ impl Files {
             let route = &mut self.routes[r];
             let dir = route.dir.join(key);
             create_dir(&dir)?;
-            let sink = ParquetSink::open(&dir.join(name), schema, &self.options, PARTITION_WRITE_BUFFER)?;
+            // Local: a stream holds a part in memory, too much for each of
+            // many open partitions; the publisher uploads these files.
+            let sink = ParquetSink::open(&dir.join(name), schema, &self.options, PARTITION_WRITE_BUFFER, None)?;
             let p = route.partitions.get_mut(key).expect("known key");
             p.sink = Some(sink);
             p.next_part += 1;

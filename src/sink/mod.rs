@@ -22,11 +22,53 @@ const WRITE_BUFFER_BYTES: usize = 1 << 20; // 1 MiB
 
 /// A Parquet file being written; appended to in row-group order.
 pub struct ParquetSink {
-    writer: Option<SerializedFileWriter<BufWriter<File>>>,
+    writer: Option<SerializedFileWriter<BufWriter<Out>>>,
     temp: TempPath,
     target: PathBuf,
     row_groups: usize,
     rows: u64,
+}
+
+/// Where outputs go when not to local files: each file's bytes are handed
+/// on as they are written (an object store's multipart upload), and the
+/// file becomes visible only when completed.
+pub trait Streams: Send + Sync {
+    /// Starts the file the run would write at `target` (a path under the
+    /// output it was given); None to write that one locally.
+    fn open(&self, target: &Path) -> Result<Option<Box<dyn Stream>>>;
+}
+
+/// A file being streamed. Dropped before [`Stream::complete`], nothing of
+/// it is visible and what was sent is discarded.
+pub trait Stream: Write + Send {
+    /// Makes the whole file visible under its name.
+    fn complete(self: Box<Self>) -> Result<()>;
+}
+
+/// A sink's bytes: a local file under its temporary name, or a stream.
+enum Out {
+    Local(File),
+    Stream { stream: Box<dyn Stream>, bytes: u64 },
+}
+
+impl Write for Out {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        match self {
+            Out::Local(f) => f.write(buf),
+            Out::Stream { stream, bytes } => {
+                let n = stream.write(buf)?;
+                *bytes += n as u64;
+                Ok(n)
+            }
+        }
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        match self {
+            Out::Local(f) => f.flush(),
+            Out::Stream { stream, .. } => stream.flush(),
+        }
+    }
 }
 
 mod files;
@@ -66,20 +108,33 @@ impl ParquetSink {
         schema: SchemaRef,
         options: &ParquetOptions,
         row_group_rows: usize,
+        streams: Option<&dyn Streams>,
     ) -> Result<(Self, Encoder)> {
-        let sink = ParquetSink::open(target, Arc::clone(&schema), options, WRITE_BUFFER_BYTES)?;
+        let sink = ParquetSink::open(target, Arc::clone(&schema), options, WRITE_BUFFER_BYTES, streams)?;
         Ok((sink, Encoder::new(schema, options.clone(), row_group_rows)))
     }
 
-    /// Creates the temporary file for row groups an [`Encoder`] of the same
-    /// schema and options makes, written through a `buffer`-byte buffer.
-    pub fn open(target: &Path, schema: SchemaRef, options: &ParquetOptions, buffer: usize) -> Result<Self> {
-        let temp = temp_path_for(target)?;
-        let file = File::create(&temp).map_err(|e| Error::io(format!("creating {}", temp.display()), e))?;
-        let temp = TempPath(Some(temp));
+    /// Creates the temporary file (or, when `streams` takes `target`, the
+    /// stream) for row groups an [`Encoder`] of the same schema and options
+    /// makes, written through a `buffer`-byte buffer.
+    pub fn open(
+        target: &Path,
+        schema: SchemaRef,
+        options: &ParquetOptions,
+        buffer: usize,
+        streams: Option<&dyn Streams>,
+    ) -> Result<Self> {
+        let (out, temp) = match streams.map(|s| s.open(target)).transpose()?.flatten() {
+            Some(stream) => (Out::Stream { stream, bytes: 0 }, TempPath(None)),
+            None => {
+                let temp = temp_path_for(target)?;
+                let file = File::create(&temp).map_err(|e| Error::io(format!("creating {}", temp.display()), e))?;
+                (Out::Local(file), TempPath(Some(temp)))
+            }
+        };
         let props = writer_properties(options)?;
         let writer = ArrowWriter::try_new_with_options(
-            BufWriter::with_capacity(buffer, file),
+            BufWriter::with_capacity(buffer, out),
             schema,
             ArrowWriterOptions::new().with_properties(props),
         )
@@ -120,21 +175,28 @@ impl ParquetSink {
         let writer = self.writer.take().expect("finish twice");
         let mut buf = writer.into_inner().map_err(Error::encode)?;
         buf.flush().map_err(|e| Error::io("writing output", e))?;
-        let file = buf.into_inner().map_err(|e| Error::io("writing output", e.into_error()))?;
-        let bytes = file.metadata().map_err(|e| Error::io("writing output", e))?.len();
-        if sync {
-            file.sync_all().map_err(|e| Error::io("syncing output", e))?;
-        }
+        let out = buf.into_inner().map_err(|e| Error::io("writing output", e.into_error()))?;
+        let (bytes, stream) = match out {
+            Out::Local(file) => {
+                let bytes = file.metadata().map_err(|e| Error::io("writing output", e))?.len();
+                if sync {
+                    file.sync_all().map_err(|e| Error::io("syncing output", e))?;
+                }
+                (bytes, None)
+            }
+            Out::Stream { stream, bytes } => (bytes, Some(stream)),
+        };
         let temp = TempPath(self.temp.0.take());
         let written = Written { bytes, row_groups: self.row_groups, rows: self.rows };
-        Ok((written, Pending { temp, target: std::mem::take(&mut self.target) }))
+        Ok((written, Pending { temp, stream, target: std::mem::take(&mut self.target) }))
     }
 }
 
-/// A complete file under its temporary name; dropped uncommitted, it is
-/// removed.
+/// A complete file under its temporary name, or a stream not yet
+/// completed; dropped uncommitted, it is removed (or discarded).
 pub struct Pending {
     temp: TempPath,
+    stream: Option<Box<dyn Stream>>,
     target: PathBuf,
 }
 
@@ -144,8 +206,11 @@ impl Pending {
         &self.target
     }
 
-    /// Renames the file to its final name.
+    /// Renames the file to its final name (completes the stream).
     pub fn commit(mut self) -> Result<()> {
+        if let Some(stream) = self.stream.take() {
+            return stream.complete();
+        }
         let temp = self.temp.0.take().expect("temp path present until commit");
         std::fs::rename(&temp, &self.target).map_err(|e| {
             let _ = std::fs::remove_file(&temp);

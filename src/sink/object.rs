@@ -1,37 +1,162 @@
-//! Outputs in S3: a run writes into a local staging directory as it would
-//! write any output, then publishes: each file goes up as a multipart upload
-//! of 8 MiB parts (one part in memory at a time; a file under one part is a
-//! single PUT), completed only when all its parts are in and aborted on any
-//! failure, so no partial object is ever visible. A directory output's
-//! manifest goes last, written only if it is still the one this run saw at
-//! its start (or absent), so two concurrent runs cannot both publish one;
-//! the prefix's parts of the same input that this run did not write are
-//! then deleted. That manifest is staged with the output before the run, so
-//! the run's own manifest adds its input to the inputs it already lists.
+//! Outputs in S3. A run's Parquet files stream straight into multipart
+//! uploads of 5 MiB parts (one part in memory per file; a file under one
+//! part is a single PUT), each completed only when the run has succeeded,
+//! and aborted when it fails or stops, so no partial object is ever
+//! visible. Partition files, of which many may be open at once, are
+//! written into a local staging directory instead and uploaded the same
+//! way when the run ends, as are the rejects file and the manifest.
+//!
+//! A directory output's manifest goes last, written only if it is still
+//! the one this run saw at its start (or absent), so two concurrent runs
+//! cannot both publish one; the prefix's parts of the same input that this
+//! run did not write are then deleted. That manifest is staged with the
+//! output before the run, so the run's own manifest adds its input to the
+//! inputs it already lists.
 
-use std::io::Read;
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
 use object_store::aws::AmazonS3;
 use object_store::path::Path as ObjectPath;
-use object_store::{ObjectStore, ObjectStoreExt, PutMode, PutOptions, PutPayload, UpdateVersion};
+use object_store::{MultipartUpload, ObjectStore, ObjectStoreExt, PutMode, PutOptions, PutPayload, UpdateVersion};
 
 use super::files::{files_under, input_id, MANIFEST};
+use super::{Stream, Streams};
 use crate::error::{Error, Result};
 use crate::source::object::{object_error, object_path, runtime, store, ObjectUrl};
 
-/// Bytes per uploaded part (S3's minimum is 5 MiB).
-const PART_BYTES: usize = 8 << 20;
+/// Bytes per uploaded part (S3's minimum, but for the last part).
+const PART_BYTES: usize = 5 << 20;
 
 /// What a run publishes, and where it stages it first.
 pub struct Publisher {
     url: ObjectUrl,
-    store: std::sync::Arc<AmazonS3>,
+    store: Arc<AmazonS3>,
     runtime: tokio::runtime::Runtime,
     staging: PathBuf,
     /// The manifest as it was before the run (directory outputs).
     manifest_before: Option<UpdateVersion>,
+    streams: Arc<ObjectStreams>,
+}
+
+/// The run's Parquet files as streams into uploads, keyed by their place
+/// under the staged output.
+struct ObjectStreams {
+    store: Arc<AmazonS3>,
+    runtime: tokio::runtime::Handle,
+    bucket: String,
+    /// The staged output and the key it stands for.
+    staged: PathBuf,
+    base: String,
+    /// Keys of the streams completed.
+    completed: Arc<Mutex<Vec<String>>>,
+}
+
+impl Streams for ObjectStreams {
+    fn open(&self, target: &Path) -> Result<Option<Box<dyn Stream>>> {
+        let Ok(relative) = target.strip_prefix(&self.staged) else { return Ok(None) };
+        let key = match relative.as_os_str().is_empty() {
+            true => self.base.clone(),
+            false => format!("{}/{}", self.base, relative_key(relative)),
+        };
+        Ok(Some(Box::new(Upload {
+            at: object_path(&key),
+            what: format!("uploading s3://{}/{key}", self.bucket),
+            key,
+            store: Arc::clone(&self.store),
+            runtime: self.runtime.clone(),
+            completed: Arc::clone(&self.completed),
+            part: Vec::new(),
+            multipart: None,
+        })))
+    }
+}
+
+/// One file streaming into an object: its bytes gather into a part, each
+/// full part is sent as the next part of a multipart upload (begun with the
+/// first), and completing sends the rest and completes the upload (or, for
+/// a file under one part, PUTs it whole). Dropped uncompleted, the upload
+/// is aborted.
+struct Upload {
+    key: String,
+    at: ObjectPath,
+    what: String,
+    store: Arc<AmazonS3>,
+    runtime: tokio::runtime::Handle,
+    completed: Arc<Mutex<Vec<String>>>,
+    part: Vec<u8>,
+    multipart: Option<Box<dyn MultipartUpload>>,
+}
+
+impl Upload {
+    /// Sends the gathered bytes as the next part.
+    fn send_part(&mut self) -> Result<()> {
+        let part = Bytes::from(std::mem::take(&mut self.part));
+        let multipart = match &mut self.multipart {
+            Some(m) => m,
+            None => {
+                let begun = self.runtime.block_on(self.store.put_multipart(&self.at));
+                self.multipart.insert(begun.map_err(|e| object_error(&self.what, e))?)
+            }
+        };
+        self.runtime.block_on(multipart.put_part(PutPayload::from(part))).map_err(|e| object_error(&self.what, e))
+    }
+}
+
+impl Write for Upload {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if self.part.is_empty() {
+            self.part.reserve_exact(PART_BYTES.max(buf.len()));
+        }
+        let n = buf.len().min(PART_BYTES - self.part.len());
+        self.part.extend_from_slice(&buf[..n]);
+        if self.part.len() == PART_BYTES {
+            self.send_part().map_err(|e| std::io::Error::other(e.to_string()))?;
+        }
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Stream for Upload {
+    fn complete(mut self: Box<Self>) -> Result<()> {
+        match self.multipart.is_some() {
+            false => {
+                let whole = PutPayload::from(Bytes::from(std::mem::take(&mut self.part)));
+                self.runtime.block_on(self.store.put(&self.at, whole)).map_err(|e| object_error(&self.what, e))?;
+            }
+            true => {
+                if !self.part.is_empty() {
+                    self.send_part()?;
+                }
+                let mut multipart = self.multipart.take().expect("a multipart upload");
+                if let Err(e) = self.runtime.block_on(multipart.complete()) {
+                    let _ = self.runtime.block_on(multipart.abort());
+                    return Err(object_error(&self.what, e));
+                }
+            }
+        }
+        self.completed.lock().unwrap_or_else(|p| p.into_inner()).push(self.key.clone());
+        Ok(())
+    }
+}
+
+impl Drop for Upload {
+    fn drop(&mut self) {
+        if let Some(mut multipart) = self.multipart.take() {
+            let _ = self.runtime.block_on(multipart.abort());
+        }
+    }
+}
+
+/// A relative path as the `/`-separated rest of a key.
+fn relative_key(relative: &Path) -> String {
+    relative.components().map(|c| c.as_os_str().to_string_lossy()).collect::<Vec<_>>().join("/")
 }
 
 impl Publisher {
@@ -45,12 +170,20 @@ impl Publisher {
     /// As [`Publisher::new`], through a client already built for `url`'s
     /// bucket. A directory output's manifest, when there is one, is staged
     /// as the run's starting point.
-    pub fn in_store(store: std::sync::Arc<AmazonS3>, url: ObjectUrl, directory: bool) -> Result<Publisher> {
+    pub fn in_store(store: Arc<AmazonS3>, url: ObjectUrl, directory: bool) -> Result<Publisher> {
         let runtime = runtime()?;
         let staging =
             std::env::temp_dir().join(format!("sluicegate-{}-{}", std::process::id(), input_id(&url.to_string())));
         std::fs::create_dir_all(&staging).map_err(|e| Error::io(format!("creating {}", staging.display()), e))?;
-        let mut publisher = Publisher { url, store, runtime, staging, manifest_before: None };
+        let streams = Arc::new(ObjectStreams {
+            store: Arc::clone(&store),
+            runtime: runtime.handle().clone(),
+            bucket: url.bucket.clone(),
+            staged: staged_output(&staging, &url),
+            base: url.key.trim_end_matches('/').to_string(),
+            completed: Arc::default(),
+        });
+        let mut publisher = Publisher { url, store, runtime, staging, manifest_before: None, streams };
         if directory {
             let at = object_path(&format!("{}/{MANIFEST}", publisher.url.key.trim_end_matches('/')));
             let what = format!("reading s3://{}/{at}", publisher.url.bucket);
@@ -79,34 +212,43 @@ impl Publisher {
         &self.url
     }
 
-    /// Where the run writes its output (a file or a directory) locally.
+    /// Where the run writes its output (a file or a directory): the
+    /// path to give the pipeline, with [`Publisher::streams`].
     pub fn staged_output(&self) -> PathBuf {
-        let name = self.url.key.trim_end_matches('/').rsplit('/').next().filter(|n| !n.is_empty()).unwrap_or("output");
-        self.staging.join(name)
+        staged_output(&self.staging, &self.url)
     }
 
-    /// Uploads the staged output (and its rejects file, when there is one)
-    /// to the object address. Returns the objects written.
+    /// The streams the pipeline writes its Parquet files into: each one an
+    /// upload to its place under the object address, completed when the
+    /// run commits its output.
+    pub fn streams(&self) -> Arc<dyn Streams> {
+        Arc::clone(&self.streams) as Arc<dyn Streams>
+    }
+
+    /// Uploads what the run left staged (partition files, and the rejects
+    /// file when there is one) beside what it streamed, then a directory's
+    /// manifest. Returns the objects written.
     pub fn publish(&self, rejects: Option<&Path>) -> Result<Vec<String>> {
         let staged = self.staged_output();
         let base = self.url.key.trim_end_matches('/').to_string();
-        let mut written = Vec::new();
+        let mut written: Vec<String> =
+            std::mem::take(&mut *self.streams.completed.lock().unwrap_or_else(|p| p.into_inner()));
         if staged.is_dir() {
             let manifest = staged.join(MANIFEST);
             let mut files = files_under(&staged)?;
             files.sort();
-            let mut keys = std::collections::HashSet::new();
             for file in files.iter().filter(|f| **f != manifest) {
                 let relative = file.strip_prefix(&staged).unwrap_or(file);
-                let key = format!("{base}/{}", relative.to_string_lossy());
+                let key = format!("{base}/{}", relative_key(relative));
                 self.upload(file, &object_path(&key))?;
-                keys.insert(key.clone());
                 written.push(key);
             }
+            let keys: std::collections::HashSet<String> = written.iter().cloned().collect();
+            written.sort();
             self.put_manifest(&manifest, &object_path(&format!("{base}/{MANIFEST}")))?;
             written.push(format!("{base}/{MANIFEST}"));
             self.remove_stale(&base, &keys)?;
-        } else {
+        } else if staged.exists() {
             self.upload(&staged, &object_path(&base))?;
             written.push(base.clone());
         }
@@ -210,9 +352,15 @@ impl Drop for Publisher {
     }
 }
 
+/// The staged output's place under `staging`: named as the key's last part.
+fn staged_output(staging: &Path, url: &ObjectUrl) -> PathBuf {
+    let name = url.key.trim_end_matches('/').rsplit('/').next().filter(|n| !n.is_empty()).unwrap_or("output");
+    staging.join(name)
+}
+
 /// Up to one part's bytes from `f`.
 fn read_part(f: &mut std::fs::File) -> std::io::Result<Bytes> {
     let mut buf = Vec::with_capacity(PART_BYTES);
-    f.by_ref().take(PART_BYTES as u64).read_to_end(&mut buf)?;
+    Read::by_ref(f).take(PART_BYTES as u64).read_to_end(&mut buf)?;
     Ok(Bytes::from(buf))
 }

@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import resource
 import signal
 import socket
 import subprocess
@@ -118,6 +119,40 @@ def test_a_large_object_goes_up_in_parts(s3, big, tmp_path):
     assert "-" in head["ETag"], "a multipart upload's ETag names its part count"
     t = read_object(client, "curated", "big/orders.parquet")
     assert t.num_rows == rows
+
+
+def test_a_large_output_streams_to_the_store_without_a_local_copy(s3, big, tmp_path):
+    """Files may grow to 1 MiB at most (RLIMIT_FSIZE): an output of over
+    8 MiB staged on local disk would kill the run; streamed, it goes up part
+    by part as it is written."""
+    client, env = s3
+    _, rows = big
+
+    def small_files():
+        resource.setrlimit(resource.RLIMIT_FSIZE, (1 << 20, 1 << 20))
+
+    r = subprocess.run([str(BIN), "convert", "s3://raw/big/orders.csv", "--schema", str(SCHEMA), "-o",
+                        "s3://curated/streamed/orders.parquet", "--compression", "none", "--memory", "256", "--quiet"],
+                       capture_output=True, text=True, timeout=300, env={**os.environ, **env}, preexec_fn=small_files)
+    assert r.returncode == 0, r.stderr
+    head = client.head_object(Bucket="curated", Key="streamed/orders.parquet")
+    assert head["ContentLength"] > 8 << 20 and "-" in head["ETag"]
+    assert read_object(client, "curated", "streamed/orders.parquet").num_rows == rows
+
+
+def test_a_run_failing_after_parts_went_up_aborts_its_upload(s3, big, tmp_path):
+    client, env = s3
+    path, _ = big
+    bad = tmp_path / "bad.csv"
+    bad.write_bytes(path.read_bytes() + b"not,a,valid,row\n")
+    client.upload_file(str(bad), "raw", "late/orders.csv")
+    r = run(env, "convert", "s3://raw/late/orders.csv", "--schema", SCHEMA, "-o", "s3://curated/late/orders.parquet",
+            "--compression", "none", "--memory", "256", "--on-error", "fail", "--quiet")
+    assert r.returncode == 1
+    assert "line" in r.stderr, r.stderr
+    assert keys(client, "curated", "late/") == []
+    open_uploads = client.list_multipart_uploads(Bucket="curated", Prefix="late/").get("Uploads", [])
+    assert open_uploads == [], "the run's multipart upload is aborted, not left open"
 
 
 def test_partitioned_output_to_a_prefix_with_its_manifest(s3, tmp_path):
