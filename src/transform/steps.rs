@@ -3,7 +3,9 @@
 use std::sync::Arc;
 
 use arrow_array::{Array, ArrayRef, BooleanArray, RecordBatch, Scalar};
+use arrow_buffer::BooleanBufferBuilder;
 use arrow_schema::{DataType, Field, Schema, SchemaRef};
+use arrow_select::filter::FilterBuilder;
 
 use super::expr::Expr;
 use super::{Failure, Outcome};
@@ -113,16 +115,22 @@ impl Transforms {
                         .downcast_ref::<BooleanArray>()
                         .ok_or_else(|| Error::encode(format!("filter {:?} did not give booleans", expr.sql())))?;
                     // Null is not true: the row goes, as SQL's WHERE has it.
-                    let mut keep: Vec<bool> = (0..mask.len()).map(|i| mask.is_valid(i) && mask.value(i)).collect();
-                    if self.on_error != OnError::Null {
+                    let mut keep = match mask.nulls() {
+                        Some(valid) => mask.values() & valid.inner(),
+                        None => mask.values().clone(),
+                    };
+                    if self.on_error != OnError::Null && !bad.is_empty() {
+                        let mut with_bad = BooleanBufferBuilder::new(keep.len());
+                        with_bad.append_buffer(&keep);
                         for (row, _) in &bad {
-                            keep[*row] = true; // leaves as a failure, below, not as filtered
+                            with_bad.set_bit(*row, true); // leaves as a failure, below, not as filtered
                         }
+                        keep = with_bad.finish();
                     }
-                    let dropped = keep.iter().filter(|k| !**k).count();
+                    let dropped = keep.len() - keep.count_set_bits();
                     filtered += dropped as u64;
                     if dropped > 0 {
-                        let mask = BooleanArray::from(keep);
+                        let mask = BooleanArray::new(keep, None);
                         columns = filter_columns(&columns, &mask)?;
                         rows = filter_rows(&rows, &mask);
                         bad = renumber(bad, &mask);
@@ -197,12 +205,18 @@ fn renumber(bad: Vec<(usize, Problem)>, mask: &BooleanArray) -> Vec<(usize, Prob
     bad.into_iter().map(|(row, p)| (new_index[row], p)).collect()
 }
 
+/// Every column filtered by one predicate, prepared once for them all.
 fn filter_columns(columns: &[ArrayRef], mask: &BooleanArray) -> Result<Vec<ArrayRef>> {
-    columns.iter().map(|c| arrow_select::filter::filter(c, mask).map_err(Error::encode)).collect()
+    let mut builder = FilterBuilder::new(mask);
+    if columns.len() > 1 {
+        builder = builder.optimize();
+    }
+    let predicate = builder.build();
+    columns.iter().map(|c| predicate.filter(c).map_err(Error::encode)).collect()
 }
 
 fn filter_rows(rows: &[u32], mask: &BooleanArray) -> Vec<u32> {
-    rows.iter().zip(mask.values().iter()).filter(|(_, k)| *k).map(|(r, _)| *r).collect()
+    mask.values().set_indices().map(|i| rows[i]).collect()
 }
 
 /// A converted column, and the rows (with their value) that did not convert.

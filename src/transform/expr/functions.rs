@@ -9,9 +9,9 @@ use arrow_arith::temporal::{date_part, DatePart};
 use arrow_array::builder::StringBuilder;
 use arrow_array::cast::AsArray;
 use arrow_array::types::{Decimal128Type, Float64Type, Int64Type};
-use arrow_array::{Array, ArrayRef, Float64Array, Int64Array, PrimitiveArray};
+use arrow_array::{Array, ArrayRef, Float64Array, Int64Array, PrimitiveArray, StringArray};
+use arrow_buffer::Buffer;
 use arrow_schema::{ArrowError, DataType, TimeUnit};
-use chrono::{Datelike, NaiveDate};
 use regex::Regex;
 use sha2::{Digest, Sha256};
 
@@ -20,6 +20,7 @@ use super::eval::{show, truthy, Result, Val};
 use super::plan::Node;
 use super::types::{is_integer, is_numeric, is_temporal, sql_name};
 use super::Failure;
+use crate::decode::value::{civil_from_days, days_from_civil};
 
 /// A function with its constant arguments already taken out of the call.
 #[derive(Debug, Clone)]
@@ -355,6 +356,20 @@ fn change_case(s: &str, out: &mut String, upper: bool) {
     }
 }
 
+/// Lower or upper case of a column. When all its text is ASCII it is done
+/// on the bytes at once, the offsets and nulls kept as they are.
+fn change_column_case(v: &Val, upper: bool) -> Result<Val> {
+    let a = v.inner().as_string::<i32>();
+    let bytes = a.values().as_slice();
+    if !bytes.is_ascii() {
+        return map_strings(v, |s, out| change_case(s, out, upper));
+    }
+    let changed: Vec<u8> =
+        bytes.iter().map(|b| if upper { b.to_ascii_uppercase() } else { b.to_ascii_lowercase() }).collect();
+    let out = StringArray::try_new(a.offsets().clone(), Buffer::from_vec(changed), a.nulls().cloned())?;
+    Ok(rewrap(v, Arc::new(out)))
+}
+
 fn rewrap(like: &Val, a: ArrayRef) -> Val {
     if like.is_scalar() {
         Val::Scalar(a)
@@ -369,8 +384,8 @@ pub(crate) fn eval(func: &Func, args: &[Val], n: usize) -> Result<(Val, Vec<Fail
     let rows = if all_scalar { 1 } else { n };
     let none = vec![];
     Ok(match func {
-        Func::Lower => (map_strings(&args[0], |s, out| change_case(s, out, false))?, none),
-        Func::Upper => (map_strings(&args[0], |s, out| change_case(s, out, true))?, none),
+        Func::Lower => (change_column_case(&args[0], false)?, none),
+        Func::Upper => (change_column_case(&args[0], true)?, none),
         Func::Trim { leading, trailing, chars } => {
             let f = |s: &str, out: &mut String| {
                 let s = if *leading { s.trim_start_matches(&chars[..]) } else { s };
@@ -543,16 +558,22 @@ const SECONDS_PER_DAY: i64 = 86_400;
 
 /// Truncates days since the epoch to the start of the unit (day or longer).
 fn trunc_days(days: i64, unit: Trunc) -> i64 {
-    let epoch = NaiveDate::from_ymd_opt(1970, 1, 1).unwrap_or_default();
-    let Some(date) = chrono::TimeDelta::try_days(days).and_then(|d| epoch.checked_add_signed(d)) else { return days };
+    // Far outside any calendar a date column holds: as it is.
+    if days.unsigned_abs() > 1 << 40 {
+        return days;
+    }
+    if unit == Trunc::Week {
+        // 1970-01-01 was a Thursday: Monday is 3 days before.
+        return days - (days + 3).rem_euclid(7);
+    }
+    let (y, m, d) = civil_from_days(days);
     let first = match unit {
-        Trunc::Week => return days - date.weekday().num_days_from_monday() as i64,
-        Trunc::Month => NaiveDate::from_ymd_opt(date.year(), date.month(), 1),
-        Trunc::Quarter => NaiveDate::from_ymd_opt(date.year(), (date.month0() / 3) * 3 + 1, 1),
-        Trunc::Year => NaiveDate::from_ymd_opt(date.year(), 1, 1),
+        Trunc::Month => return days - i64::from(d - 1),
+        Trunc::Quarter => days_from_civil(y, (m - 1) / 3 * 3 + 1, 1),
+        Trunc::Year => days_from_civil(y, 1, 1),
         _ => return days,
     };
-    first.map_or(days, |f| (f - epoch).num_days())
+    first.unwrap_or(days)
 }
 
 /// Truncates a timestamp (in UTC when it has a zone).
@@ -718,5 +739,30 @@ mod round_tests {
         assert_eq!(round_f64(125.0, -1), 130.0);
         assert!(round_f64(f64::NAN, 2).is_nan());
         assert_eq!(round_f64(f64::MAX, 2), f64::MAX);
+    }
+}
+
+#[cfg(test)]
+mod trunc_tests {
+    use chrono::{Datelike, NaiveDate};
+
+    use super::{trunc_days, Trunc};
+
+    #[test]
+    fn truncated_dates_agree_with_chrono_over_five_thousand_years() {
+        let epoch = NaiveDate::from_ymd_opt(1970, 1, 1).unwrap();
+        let days_of = |d: NaiveDate| (d - epoch).num_days();
+        for days in (-1_000_000..1_000_000).step_by(13) {
+            let date = epoch + chrono::TimeDelta::days(days);
+            let week = date - chrono::TimeDelta::days(date.weekday().num_days_from_monday() as i64);
+            let month = NaiveDate::from_ymd_opt(date.year(), date.month(), 1).unwrap();
+            let quarter = NaiveDate::from_ymd_opt(date.year(), date.month0() / 3 * 3 + 1, 1).unwrap();
+            let year = NaiveDate::from_ymd_opt(date.year(), 1, 1).unwrap();
+            assert_eq!(trunc_days(days, Trunc::Week), days_of(week), "{date}");
+            assert_eq!(trunc_days(days, Trunc::Month), days_of(month), "{date}");
+            assert_eq!(trunc_days(days, Trunc::Quarter), days_of(quarter), "{date}");
+            assert_eq!(trunc_days(days, Trunc::Year), days_of(year), "{date}");
+            assert_eq!(trunc_days(days, Trunc::Day), days);
+        }
     }
 }
