@@ -24,7 +24,7 @@
 //! in: a conversion that cannot finish by then stops, publishes nothing and
 //! fails with the retryable [`ErrorKind::Deadline`](crate::ErrorKind::Deadline).
 //!
-//! Each processed object logs one JSON line, and one CloudWatch Embedded
+//! Each processed object logs one JSON line (tracing), and one CloudWatch Embedded
 //! Metric Format line (rows read, written and rejected, bytes, seconds,
 //! peak memory, dimensioned by pipeline name).
 
@@ -119,7 +119,8 @@ impl Handler {
     fn s3_event(&self, event: &Value, stop: Option<Instant>) -> Result<Value> {
         let records = event.get("Records").and_then(Value::as_array).cloned().unwrap_or_default();
         if records.is_empty() {
-            log(json!({"message": "event with no records acknowledged", "event": event.get("Event")}));
+            let event = event.get("Event").map(Value::to_string);
+            tracing::info!(event = event.as_deref(), "event with no records acknowledged");
             return Ok(json!({"processed": 0}));
         }
         let mut done = Vec::new();
@@ -136,7 +137,7 @@ impl Handler {
             let name = r.event_name.as_deref().unwrap_or("");
             let bucket = r.s3.bucket.name.as_deref().unwrap_or("");
             if !name.starts_with("ObjectCreated") {
-                log(json!({"message": "record acknowledged", "eventName": name, "bucket": bucket, "key": raw_key}));
+                tracing::info!(event_name = %name, bucket = %bucket, key = %raw_key, "record acknowledged");
                 continue;
             }
             let key = match decode_key(&raw_key) {
@@ -151,13 +152,18 @@ impl Handler {
                 true => e,
                 false => format!("\"{e}\""),
             });
-            let input = ObjectUrl { bucket: bucket.to_string(), key };
+            let input = match ObjectUrl::new(bucket, &key) {
+                Ok(input) => input,
+                Err(e) => {
+                    tracing::error!(bucket = %bucket, key = %key, error = %e, "record failed");
+                    failed.push(format!("record {i} (s3://{bucket}/{key}): {e}"));
+                    continue;
+                }
+            };
             match self.convert_object(&input, etag, stop) {
                 Ok(report) => done.push(report_json(&report)),
                 Err(e) => {
-                    log(
-                        json!({"level": "error", "message": "record failed", "input": input.to_string(), "error": e.to_string()}),
-                    );
+                    tracing::error!(input = %input, error = %e, "record failed");
                     failed.push(format!("record {i} ({input}): {e}"));
                 }
             }
@@ -205,7 +211,15 @@ impl Handler {
             "failed": done.failed.len(),
             "next": done.next,
         });
-        log(json!({"message": "schedule", "summary": summary, "failures": done.failed}));
+        tracing::info!(
+            input = %input,
+            processed = done.reports.len(),
+            skipped,
+            remaining = done.remaining,
+            failed = done.failed.len(),
+            next = done.next.as_deref(),
+            "schedule"
+        );
         if !done.failed.is_empty() {
             return Err(Error::new(ErrorKind::Io(format!(
                 "{} of {} objects failed (processed {}, skipped {skipped}, remaining {}): {}",
@@ -329,26 +343,37 @@ impl Handler {
         Budget::new(self.memory_mb).partitioned(self.file.spec.is_partitioned()).plan()
     }
 
-    /// Runs into a staged output and publishes it, unless `stop` comes
-    /// first (then the staged output goes, unpublished).
+    /// Runs into the output (streamed, or staged where it cannot be) and
+    /// publishes it, unless `stop` comes first (then the uploads are
+    /// aborted and the staged output goes, unpublished).
     fn run(&self, source: Source, out: ObjectUrl, plan: crate::Plan, stop: Option<Instant>) -> Result<Report> {
         let store = self.stores.get(&out.bucket)?;
         let publisher = Publisher::in_store(store, out.clone(), self.file.spec.writes_directory())?;
         let name = source.name().to_string();
         let spec = self.file.spec_for(std::path::Path::new(&name));
-        let mut pipeline = Pipeline::new(spec, plan);
+        let mut pipeline = Pipeline::new(spec, plan).with_streams(publisher.streams());
         if let Some(stop) = stop {
             pipeline = pipeline.with_deadline(stop);
         }
         let mut report = pipeline.run(source, &publisher.staged_output())?;
-        past(stop).map_err(|e| e.in_source(name))?;
+        past(stop).map_err(|e| e.in_source(name.clone()))?;
         let rejects = report.rejects_file.as_ref().map(PathBuf::from);
         let objects = publisher.publish(rejects.as_deref())?;
         report.output = out.to_string();
         if rejects.is_some() {
             report.rejects_file = objects.last().cloned();
         }
-        log(json!({"message": "converted", "report": report_json(&report)}));
+        tracing::info!(
+            input = %name,
+            output = %report.output,
+            rows_read = report.rows_read,
+            rows_written = report.rows_written,
+            rows_rejected = report.rows_rejected,
+            bytes_read = report.bytes_read,
+            bytes_written = report.bytes_written,
+            seconds = report.seconds,
+            "converted"
+        );
         println!("{}", metrics(&self.file.name, &report));
         Ok(report)
     }
@@ -449,9 +474,7 @@ fn backfill(
                 break;
             }
             Err(e) => {
-                log(
-                    json!({"level": "error", "message": "object failed", "input": object.to_string(), "error": e.to_string()}),
-                );
+                tracing::error!(input = %object, error = %e, "object failed");
                 done.failed.push(format!("{object}: {e}"));
             }
         }
@@ -517,14 +540,6 @@ fn response(status: u16, body: Value) -> Value {
 
 fn report_json(report: &Report) -> Value {
     serde_json::to_value(report).unwrap_or(Value::Null)
-}
-
-/// A JSON log line.
-fn log(mut line: Value) {
-    if let Some(o) = line.as_object_mut() {
-        o.entry("level").or_insert(json!("info"));
-    }
-    println!("{line}");
 }
 
 /// The CloudWatch Embedded Metric Format line for one processed object.
@@ -619,6 +634,14 @@ mod tests {
             err.contains("; record 1 (\"bad%zz\"): invalid spec: key \"bad%zz\" has a bad percent escape"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn a_key_the_client_cannot_address_exactly_fails_its_record_by_name() {
+        // `a//b` would otherwise be read as `a/b`, another object.
+        let err = handler("").handle(record("ObjectCreated:Put", "in//orders.csv"), None).unwrap_err().to_string();
+        assert!(err.starts_with("1 of 1 records failed: record 0 (s3://sourcebucket/in//orders.csv)"), "{err}");
+        assert!(err.contains("empty segment"), "{err}");
     }
 
     /// The fixture event with one record of this name and key.

@@ -12,15 +12,16 @@ use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use lambda_runtime::{service_fn, Error, LambdaEvent};
-use serde_json::{json, Value};
+use serde_json::Value;
 use sluicegate::lambda::Handler;
 
 fn main() -> Result<(), Error> {
     let started = Instant::now();
+    logs();
     let handler = Arc::new(Handler::from_env()?);
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build()?;
     let init_ms = started.elapsed().as_secs_f64() * 1000.0;
-    println!("{}", json!({"level": "info", "message": "init", "init_ms": (init_ms * 1000.0).round() / 1000.0}));
+    tracing::info!(init_ms = (init_ms * 1000.0).round() / 1000.0, "init");
     runtime.block_on(lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| {
         let handler = Arc::clone(&handler);
         async move {
@@ -36,6 +37,27 @@ fn main() -> Result<(), Error> {
             }
         }
     })))
+}
+
+/// Logs as JSON lines on stdout, one object per event with its fields at
+/// the top level (`{"timestamp":...,"level":"INFO","message":"converted",
+/// "rows_read":...}`), at the level `AWS_LAMBDA_LOG_LEVEL` names (Lambda's
+/// logging controls), INFO when unset. The metric lines (Embedded Metric
+/// Format) are written apart, as the bare objects CloudWatch reads.
+fn logs() {
+    let level = std::env::var("AWS_LAMBDA_LOG_LEVEL")
+        .ok()
+        .and_then(|l| l.parse::<tracing::Level>().ok())
+        .unwrap_or(tracing::Level::INFO);
+    tracing_subscriber::fmt()
+        .json()
+        .flatten_event(true)
+        .with_current_span(false)
+        .with_span_list(false)
+        .with_target(false)
+        .with_ansi(false)
+        .with_max_level(level)
+        .init();
 }
 
 /// The invocation's deadline as an instant: the runtime API gives it in

@@ -37,7 +37,22 @@ impl ObjectUrl {
         if bucket.is_empty() {
             return Some(Err(Error::spec(format!("{s:?} names no bucket (expected s3://bucket/key)"))));
         }
-        Some(Ok(ObjectUrl { bucket: bucket.to_string(), key: key.to_string() }))
+        Some(ObjectUrl::new(bucket, key))
+    }
+
+    /// The object `key` in `bucket`. A key the store client cannot address
+    /// exactly (an empty segment, as in `a//b`, or a `.` or `..` segment)
+    /// is an error naming it, not a read of some other object.
+    pub fn new(bucket: &str, key: &str) -> Result<ObjectUrl> {
+        let exact = key.strip_suffix('/').unwrap_or(key);
+        let empty_segment = exact.starts_with('/') || exact.contains("//");
+        if !exact.is_empty() && (empty_segment || ObjectPath::parse(exact).is_err()) {
+            return Err(Error::spec(format!(
+                "s3://{bucket}/{key}: a key with an empty segment (`//`, or a leading `/`) or a `.` or `..` \
+                 segment cannot be read or written exactly by this client; rename the object"
+            )));
+        }
+        Ok(ObjectUrl { bucket: bucket.to_string(), key: key.to_string() })
     }
 
     pub fn path(&self) -> ObjectPath {
@@ -233,5 +248,15 @@ mod tests {
         assert!(ObjectUrl::parse("s3:///key").unwrap().is_err());
         let prefix = ObjectUrl::parse("s3://curated/orders/").unwrap().unwrap();
         assert_eq!(prefix.path().as_ref(), "orders");
+        let plus = ObjectUrl::parse("s3://raw/in/a+b ünï.csv").unwrap().unwrap();
+        assert_eq!(plus.path().as_ref(), "in/a+b ünï.csv");
+    }
+
+    #[test]
+    fn keys_that_would_name_another_object_are_refused() {
+        for key in ["in//orders.csv", "/orders.csv", "in/../orders.csv", "in/./orders.csv"] {
+            let err = ObjectUrl::parse(&format!("s3://raw/{key}")).unwrap().unwrap_err().to_string();
+            assert!(err.contains(&format!("s3://raw/{key}")) && err.contains("rename the object"), "{err}");
+        }
     }
 }
