@@ -666,6 +666,24 @@ mod tests {
         assert!(h.handle(json!({"detail-type": "nothing"}), None).is_err());
     }
 
+    #[test]
+    fn a_request_out_of_time_is_a_503_with_the_deadline_code() {
+        // The fixture API Gateway requests (payload 1.0 and 2.0) with a CSV
+        // body, arriving with their deadline already past.
+        for fixture in [FIXTURE_APIGW_V1, FIXTURE_APIGW_V2] {
+            let mut event: Value = serde_json::from_str(fixture).unwrap();
+            event["body"] = json!("id,country\n1,FR\n");
+            event["isBase64Encoded"] = json!(false);
+            let r = handler("").handle(event, Some(Instant::now())).unwrap();
+            assert_eq!(r["statusCode"], 503, "{r}");
+            let body: Value = serde_json::from_str(r["body"].as_str().unwrap()).unwrap();
+            assert_eq!(body["code"], "deadline", "{body}");
+            assert!(body["error"].as_str().unwrap().contains("retryable"), "{body}");
+        }
+    }
+
+    const FIXTURE_APIGW_V1: &str = include_str!("../testdata/lambda/apigw-v1-request.json");
+    const FIXTURE_APIGW_V2: &str = include_str!("../testdata/lambda/apigw-v2-request.json");
     const FIXTURE_SCHEDULE: &str = include_str!("../testdata/lambda/eventbridge-schedule.json");
 
     /// The fixture scheduled event, with this `detail`.
