@@ -29,6 +29,7 @@ use std::fmt::Write as _;
 use std::path::Path;
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use sluicegate::decode::value::civil_from_days;
 use sluicegate::decode::{CsvDecoder, Scratch};
 use sluicegate::sink::ParquetSink;
 use sluicegate::spec::{CsvOptions, Format, OnError, ParquetOptions, PipelineFile, Schema};
@@ -514,20 +515,6 @@ impl Order {
         opt(out, self.discount);
         out.push_str("}\n");
     }
-}
-
-/// Year, month, day of a day count from 1970-01-01 (Howard Hinnant's
-/// `civil_from_days`, the inverse of `sluicegate::decode::value::days_from_civil`).
-fn civil_from_days(days: i64) -> (i64, u32, u32) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    (if m <= 2 { yoe + era * 400 + 1 } else { yoe + era * 400 }, m, d)
 }
 
 /// A small deterministic generator (SplitMix64): the data must be the same on

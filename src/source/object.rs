@@ -109,11 +109,6 @@ impl Stores {
         Stores { endpoint, by_bucket: Arc::default() }
     }
 
-    /// The endpoint given, if any.
-    pub fn endpoint(&self) -> Option<&str> {
-        self.endpoint.as_deref()
-    }
-
     /// The client for `bucket`, built on first use.
     pub fn get(&self, bucket: &str) -> Result<Arc<AmazonS3>> {
         let mut by_bucket = self.by_bucket.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
