@@ -36,6 +36,16 @@ pub const MIN_CHUNK_BYTES: usize = 256 << 10; // 256 KiB
 pub const MAX_CHUNK_BYTES: usize = 8 << 20; // 8 MiB
 /// Default memory when neither the caller nor the Lambda environment says (MB).
 pub const DEFAULT_MEMORY_MB: u64 = 1024;
+/// Bytes of one ranged GET of an object input, at budgets under and from
+/// [`LARGE_READS_FROM_MB`].
+pub const OBJECT_RANGE_BYTES: [usize; 2] = [4 << 20, 8 << 20];
+/// The budget (MB) from which object ranges are [`OBJECT_RANGE_BYTES`]'s
+/// larger size.
+pub const LARGE_READS_FROM_MB: u64 = 512;
+/// Ranged GETs in flight: two, and four from a second vCPU's budget on.
+pub const OBJECT_READS: [usize; 2] = [2, 4];
+/// One upload part of a file streamed to an object store (S3's minimum).
+pub const UPLOAD_PART_BYTES: usize = 5 << 20;
 /// The share of the usable budget partitioned output takes (percent).
 pub const PARTITION_SHARE_PERCENT: u64 = 30;
 /// What one open partition file costs: its write buffer, the writer and
@@ -57,6 +67,7 @@ pub struct Budget {
     row_group_rows: Option<usize>,
     cores: usize,
     partitioned: bool,
+    objects: bool,
 }
 
 impl Default for Budget {
@@ -77,6 +88,7 @@ impl Budget {
             row_group_rows: None,
             cores: std::thread::available_parallelism().map_or(1, |n| n.get()),
             partitioned: false,
+            objects: false,
         }
     }
 
@@ -134,6 +146,14 @@ impl Budget {
         self
     }
 
+    /// Sets room aside for an object store: ranged GETs in flight (when
+    /// the input is an object) and an upload part for the streamed file
+    /// (when the output is). Default: off.
+    pub fn objects(mut self, on: bool) -> Self {
+        self.objects = on;
+        self
+    }
+
     pub fn cores(mut self, n: usize) -> Self {
         self.cores = n.max(1);
         self
@@ -164,6 +184,15 @@ impl Budget {
         } else {
             (0, 0)
         };
+        // Object I/O: the ranges read ahead, and a part being uploaded.
+        let (object_reads, object_range_bytes) = match self.memory_mb >= LARGE_READS_FROM_MB {
+            false => (OBJECT_READS[0], OBJECT_RANGE_BYTES[0]),
+            true if self.memory_mb >= MB_PER_VCPU => (OBJECT_READS[1], OBJECT_RANGE_BYTES[1]),
+            true => (OBJECT_READS[0], OBJECT_RANGE_BYTES[1]),
+        };
+        if self.objects {
+            usable = usable.saturating_sub((object_reads * object_range_bytes + UPLOAD_PART_BYTES) as u64);
+        }
         // Chunks alive at once: in the queue (C each), in workers
         // (WORKING_SET_PER_CHUNK * C each), in the reorder window (C / 2 each).
         let units = 2 * (queue_depth as u64 + WORKING_SET_PER_CHUNK * threads as u64) + reorder_window as u64;
@@ -178,6 +207,8 @@ impl Budget {
             row_group_rows: self.row_group_rows.unwrap_or(1 << 20).max(1),
             partition_buffer_bytes,
             open_files,
+            object_reads,
+            object_range_bytes,
         })
     }
 }
@@ -197,12 +228,21 @@ pub struct Plan {
     pub partition_buffer_bytes: usize,
     /// Partition files open at once, at most (0 when not partitioned).
     pub open_files: usize,
+    /// Ranged GETs of an object input in flight, and the bytes of each
+    /// (the budget holds room for them when it was told of objects).
+    pub object_reads: usize,
+    pub object_range_bytes: usize,
 }
 
 impl Plan {
     /// Chunks that may be alive at once, from split to written.
     pub fn chunks_in_flight(&self) -> usize {
         self.queue_depth + self.threads + self.reorder_window
+    }
+
+    /// Bytes of one ranged GET of an object input: never more than a chunk.
+    pub fn object_range(&self) -> usize {
+        self.object_range_bytes.min(self.chunk_bytes)
     }
 }
 
@@ -223,6 +263,12 @@ impl fmt::Display for Plan {
                 self.open_files
             )?;
         }
+        write!(
+            f,
+            "\nobject reads      {} ranged GETs of {} KiB in flight (an s3:// input)",
+            self.object_reads,
+            self.object_range() >> 10
+        )?;
         Ok(())
     }
 }
@@ -250,6 +296,19 @@ mod tests {
         assert_eq!(huge.chunk_bytes, MAX_CHUNK_BYTES);
         let tiny = Budget::new(64).threads(64).plan().unwrap();
         assert_eq!(tiny.chunk_bytes, MIN_CHUNK_BYTES);
+    }
+
+    #[test]
+    fn object_io_takes_its_room_from_the_chunks() {
+        let local = Budget::new(128).cores(16).plan().unwrap();
+        let s3 = Budget::new(128).cores(16).objects(true).plan().unwrap();
+        assert!(s3.chunk_bytes < local.chunk_bytes, "{} < {}", s3.chunk_bytes, local.chunk_bytes);
+        assert_eq!((s3.object_reads, s3.object_range()), (2, 4 << 20));
+        let big = Budget::new(3008).cores(16).objects(true).plan().unwrap();
+        assert_eq!((big.object_reads, big.object_range()), (4, 8 << 20));
+        // A range never holds more than a chunk.
+        let small_chunks = Budget::new(512).chunk_bytes(1 << 20).objects(true).plan().unwrap();
+        assert_eq!(small_chunks.object_range(), 1 << 20);
     }
 
     #[test]

@@ -333,14 +333,15 @@ impl Handler {
     pub fn convert_object(&self, input: &ObjectUrl, etag: Option<String>, stop: Option<Instant>) -> Result<Report> {
         past(stop).map_err(|e| e.in_source(input.to_string()))?;
         let plan = self.plan()?;
-        let source = Source::open_object_in(self.stores.get(&input.bucket)?, input, plan.chunk_bytes, etag)?;
+        let store = self.stores.get(&input.bucket)?;
+        let source = Source::open_object_in(store, input, plan.object_range(), plan.object_reads, etag)?;
         let out = self.output_for(input);
         self.run(source, out, plan, stop)
     }
 
     /// The plan the function's memory gives this pipeline.
     fn plan(&self) -> Result<crate::Plan> {
-        Budget::new(self.memory_mb).partitioned(self.file.spec.is_partitioned()).plan()
+        Budget::new(self.memory_mb).partitioned(self.file.spec.is_partitioned()).objects(true).plan()
     }
 
     /// Runs into the output (streamed, or staged where it cannot be) and

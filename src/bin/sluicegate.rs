@@ -115,16 +115,21 @@ struct InputArgs {
 }
 
 impl InputArgs {
+    /// Whether the input is an `s3://` object.
+    fn is_object(&self) -> bool {
+        self.input.to_string_lossy().starts_with("s3://")
+    }
+
     /// The input: a file, `-` for standard input, or an `s3://bucket/key`
-    /// object read in ranged GETs of up to `range_bytes`.
-    fn source(&self, range_bytes: usize) -> anyhow::Result<Source> {
+    /// object read in ranged GETs as the plan sizes them.
+    fn source(&self, plan: &sluicegate::Plan) -> anyhow::Result<Source> {
         let name = self.input.to_string_lossy();
         if let Some(url) = object_url(&name)? {
             #[cfg(feature = "aws")]
-            return Ok(Source::open_object(&url, self.s3_endpoint.as_deref(), range_bytes)?);
+            return Ok(Source::open_object(&url, self.s3_endpoint.as_deref(), plan.object_range(), plan.object_reads)?);
             #[cfg(not(feature = "aws"))]
             {
-                let _ = (url, range_bytes);
+                let _ = (url, plan);
                 bail!("this build reads no s3:// input (built without the `aws` feature)");
             }
         }
@@ -369,11 +374,12 @@ fn convert(args: ConvertArgs) -> anyhow::Result<()> {
     if let Some(limit) = &args.errors.max_rejects {
         spec.max_rejects = Some(limit.parse()?);
     }
-    let plan = args.budget.budget_over(file.as_ref()).partitioned(spec.is_partitioned()).plan()?;
+    let objects = args.input.is_object() || object_url(&args.output.to_string_lossy())?.is_some();
+    let plan = args.budget.budget_over(file.as_ref()).partitioned(spec.is_partitioned()).objects(objects).plan()?;
     if args.explain {
         eprintln!("{plan}");
     }
-    let source = args.input.source(plan.chunk_bytes)?;
+    let source = args.input.source(&plan)?;
     let directory = spec.writes_directory();
     let progress = Arc::new(AtomicU64::new(0));
     let mut pipeline = Pipeline::new(spec, plan).with_progress(Arc::clone(&progress));
@@ -548,9 +554,9 @@ fn shell_quote(s: &str) -> String {
 fn validate(args: ValidateArgs) -> anyhow::Result<bool> {
     let file = args.input.file()?;
     let spec = args.input.spec(file.as_ref())?;
-    let plan = args.budget.budget_over(file.as_ref()).plan()?;
+    let plan = args.budget.budget_over(file.as_ref()).objects(args.input.is_object()).plan()?;
     let pipeline = Pipeline::new(spec, plan);
-    let source = args.input.source(pipeline.plan().chunk_bytes)?;
+    let source = args.input.source(pipeline.plan())?;
     let (report, bad) = pipeline.validate(source, args.limit_errors)?;
     let valid = report.rows_rejected == 0;
     let mut out = std::io::stdout().lock();

@@ -120,12 +120,19 @@ impl Source {
         Ok(Source::Stream(StreamInput { name: name.to_string(), reader, compression }))
     }
 
-    /// Bytes already in memory (tests, API request bodies).
     /// Reads the object at `url` (`s3://bucket/key`) in ranged GETs of up to
-    /// `range_bytes`, two in flight; `endpoint` overrides `AWS_ENDPOINT_URL`.
+    /// `range_bytes`, `reads` in flight (the plan's
+    /// [`object_range`](crate::Plan::object_range) and
+    /// [`object_reads`](crate::Plan::object_reads)); `endpoint` overrides
+    /// `AWS_ENDPOINT_URL`.
     #[cfg(feature = "aws")]
-    pub fn open_object(url: &object::ObjectUrl, endpoint: Option<&str>, range_bytes: usize) -> Result<Source> {
-        Source::open_object_at(url, endpoint, range_bytes, None)
+    pub fn open_object(
+        url: &object::ObjectUrl,
+        endpoint: Option<&str>,
+        range_bytes: usize,
+        reads: usize,
+    ) -> Result<Source> {
+        Source::open_object_at(url, endpoint, range_bytes, reads, None)
     }
 
     /// As [`Source::open_object`], at the version `etag` names (an object
@@ -135,9 +142,10 @@ impl Source {
         url: &object::ObjectUrl,
         endpoint: Option<&str>,
         range_bytes: usize,
+        reads: usize,
         etag: Option<String>,
     ) -> Result<Source> {
-        let reader = object::ObjectReader::open(url, endpoint, range_bytes, 2, etag)?;
+        let reader = object::ObjectReader::open(url, endpoint, range_bytes, reads, etag)?;
         Source::from_reader(&url.to_string(), reader)
     }
 
@@ -148,12 +156,14 @@ impl Source {
         store: std::sync::Arc<object_store::aws::AmazonS3>,
         url: &object::ObjectUrl,
         range_bytes: usize,
+        reads: usize,
         etag: Option<String>,
     ) -> Result<Source> {
-        let reader = object::ObjectReader::open_in(store, url, range_bytes, 2, etag)?;
+        let reader = object::ObjectReader::open_in(store, url, range_bytes, reads, etag)?;
         Source::from_reader(&url.to_string(), reader)
     }
 
+    /// Bytes already in memory (tests, API request bodies).
     pub fn from_bytes(name: &str, data: impl Into<Bytes>) -> Source {
         Source::Mapped(MappedInput { name: name.to_string(), data: data.into(), map: None })
     }

@@ -197,7 +197,8 @@ def test_budget_flags_reach_the_run(sample, tmp_path):
     plan = json.loads(report.read_text())["plan"]
     # No partitions: nothing of the budget goes to partition buffers.
     assert plan == {"memory_mb": 640, "threads": 3, "chunk_bytes": 1000, "queue_depth": 2, "reorder_window": 5,
-                    "row_group_rows": 9, "partition_buffer_bytes": 0, "open_files": 0}
+                    "row_group_rows": 9, "partition_buffer_bytes": 0, "open_files": 0,
+                    "object_reads": 2, "object_range_bytes": 8 << 20}
 
 
 # ---- Parquet options ------------------------------------------------------
