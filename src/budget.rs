@@ -185,11 +185,8 @@ impl Budget {
             (0, 0)
         };
         // Object I/O: the ranges read ahead, and a part being uploaded.
-        let (object_reads, object_range_bytes) = match self.memory_mb >= LARGE_READS_FROM_MB {
-            false => (OBJECT_READS[0], OBJECT_RANGE_BYTES[0]),
-            true if self.memory_mb >= MB_PER_VCPU => (OBJECT_READS[1], OBJECT_RANGE_BYTES[1]),
-            true => (OBJECT_READS[0], OBJECT_RANGE_BYTES[1]),
-        };
+        let object_reads = OBJECT_READS[usize::from(self.memory_mb >= MB_PER_VCPU)];
+        let object_range_bytes = OBJECT_RANGE_BYTES[usize::from(self.memory_mb >= LARGE_READS_FROM_MB)];
         if self.objects {
             usable = usable.saturating_sub((object_reads * object_range_bytes + UPLOAD_PART_BYTES) as u64);
         }

@@ -435,8 +435,7 @@ fn close(
     sync: bool,
 ) -> Result<(Pending, FileWritten)> {
     let (w, pending) = sink.finish_pending(sync)?;
-    let relative = pending.target().strip_prefix(root).unwrap_or(pending.target());
-    let path = relative.components().map(|c| c.as_os_str().to_string_lossy()).collect::<Vec<_>>().join("/");
+    let path = slash_path(pending.target().strip_prefix(root).unwrap_or(pending.target()));
     let file = FileWritten {
         path,
         route: route.to_string(),
@@ -446,6 +445,12 @@ fn close(
         row_groups: w.row_groups,
     };
     Ok((pending, file))
+}
+
+/// A relative path written with `/` between its parts, as the manifest
+/// and object keys have it.
+pub(super) fn slash_path(relative: &Path) -> String {
+    relative.components().map(|c| c.as_os_str().to_string_lossy()).collect::<Vec<_>>().join("/")
 }
 
 fn create_dir(dir: &Path) -> Result<()> {

@@ -22,7 +22,7 @@ use object_store::aws::AmazonS3;
 use object_store::path::Path as ObjectPath;
 use object_store::{MultipartUpload, ObjectStore, ObjectStoreExt, PutMode, PutOptions, PutPayload, UpdateVersion};
 
-use super::files::{files_under, input_id, MANIFEST};
+use super::files::{files_under, input_id, slash_path, MANIFEST};
 use super::{Stream, Streams};
 use crate::error::{Error, Result};
 use crate::source::object::{object_error, object_path, runtime, store, ObjectUrl};
@@ -59,7 +59,7 @@ impl Streams for ObjectStreams {
         let Ok(relative) = target.strip_prefix(&self.staged) else { return Ok(None) };
         let key = match relative.as_os_str().is_empty() {
             true => self.base.clone(),
-            false => format!("{}/{}", self.base, relative_key(relative)),
+            false => format!("{}/{}", self.base, slash_path(relative)),
         };
         Ok(Some(Box::new(Upload {
             at: object_path(&key),
@@ -154,11 +154,6 @@ impl Drop for Upload {
     }
 }
 
-/// A relative path as the `/`-separated rest of a key.
-fn relative_key(relative: &Path) -> String {
-    relative.components().map(|c| c.as_os_str().to_string_lossy()).collect::<Vec<_>>().join("/")
-}
-
 impl Publisher {
     /// Prepares to publish to `url`: a staging directory under the system's
     /// temporary directory, and (for a directory output) the manifest's
@@ -239,7 +234,7 @@ impl Publisher {
             files.sort();
             for file in files.iter().filter(|f| **f != manifest) {
                 let relative = file.strip_prefix(&staged).unwrap_or(file);
-                let key = format!("{base}/{}", relative_key(relative));
+                let key = format!("{base}/{}", slash_path(relative));
                 self.upload(file, &object_path(&key))?;
                 written.push(key);
             }

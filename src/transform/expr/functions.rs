@@ -348,11 +348,20 @@ where
 /// Lower or upper case, with a fast path for ASCII text.
 fn change_case(s: &str, out: &mut String, upper: bool) {
     if s.is_ascii() {
-        out.extend(s.bytes().map(|b| if upper { b.to_ascii_uppercase() } else { b.to_ascii_lowercase() } as char));
+        out.extend(s.bytes().map(|b| ascii_case(b, upper) as char));
     } else if upper {
         out.push_str(&s.to_uppercase());
     } else {
         out.push_str(&s.to_lowercase());
+    }
+}
+
+/// An ASCII byte in upper or lower case.
+fn ascii_case(b: u8, upper: bool) -> u8 {
+    if upper {
+        b.to_ascii_uppercase()
+    } else {
+        b.to_ascii_lowercase()
     }
 }
 
@@ -364,8 +373,7 @@ fn change_column_case(v: &Val, upper: bool) -> Result<Val> {
     if !bytes.is_ascii() {
         return map_strings(v, |s, out| change_case(s, out, upper));
     }
-    let changed: Vec<u8> =
-        bytes.iter().map(|b| if upper { b.to_ascii_uppercase() } else { b.to_ascii_lowercase() }).collect();
+    let changed: Vec<u8> = bytes.iter().map(|&b| ascii_case(b, upper)).collect();
     let out = StringArray::try_new(a.offsets().clone(), Buffer::from_vec(changed), a.nulls().cloned())?;
     Ok(rewrap(v, Arc::new(out)))
 }
