@@ -7,7 +7,7 @@
 //! the size limit costs a hash per value and saves nothing. Every other
 //! column keeps parquet's dictionary with its own size fallback.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::hash::Hash;
 use std::sync::{Arc, Mutex};
 
@@ -154,7 +154,9 @@ fn worth_a_dictionary(array: &dyn Array) -> bool {
 }
 
 fn mostly_repeats<T: Hash + Eq>(values: impl Iterator<Item = T>) -> bool {
-    let mut seen = HashSet::with_capacity(DICTIONARY_SAMPLE);
+    // A fast hash: the sample is taken for every row group, and SipHash
+    // made it cost as much as a row group's setup.
+    let mut seen = foldhash::HashSet::with_capacity_and_hasher(DICTIONARY_SAMPLE, Default::default());
     let mut n = 0;
     for v in values {
         seen.insert(v);
