@@ -99,11 +99,22 @@ pub fn parse_decimal(s: &[u8], precision: u8, scale: i8) -> Option<i128> {
     for _ in frac.min(scale)..scale {
         value = value.checked_mul(10)?;
     }
-    if value >= 10i128.pow(precision as u32) {
+    if value >= POW10[precision.min(38) as usize] {
         return None;
     }
     Some(if neg { -value } else { value })
 }
+
+/// Powers of ten that fit an i128, `POW10[i]` = 10^i.
+const POW10: [i128; 39] = {
+    let mut t = [1i128; 39];
+    let mut i = 1;
+    while i < 39 {
+        t[i] = t[i - 1] * 10;
+        i += 1;
+    }
+    t
+};
 
 /// A JSON number's text (`-1.25e3`) as a decimal, by the rule of
 /// [`parse_decimal`] applied to its exact value: the exponent moves the
@@ -162,7 +173,7 @@ pub fn parse_decimal_number(s: &[u8], precision: u8, scale: i8) -> Option<i128> 
             value = value.checked_mul(10)?;
         }
     }
-    if value >= 10i128.pow(precision as u32) {
+    if value >= POW10[precision.min(38) as usize] {
         return None;
     }
     Some(if neg { -value } else { value })
@@ -191,17 +202,43 @@ fn parse_exponent(s: &[u8]) -> Option<i64> {
 
 /// Days from 1970-01-01 to a valid proleptic Gregorian date.
 pub fn days_from_civil(y: i64, m: u32, d: u32) -> Option<i64> {
-    if !(1..=12).contains(&m) || d == 0 || d > days_in_month(y, m) {
+    if !(1..=12).contains(&m) || d == 0 || (d > 28 && d > days_in_month(y, m)) {
         return None;
     }
-    // Howard Hinnant's days_from_civil.
+    // Every date column and timestamp pays this per value: the years most
+    // data holds are a table lookup.
+    let year = y.wrapping_sub(TABLE_FIRST_YEAR);
+    if (0..TABLE_YEARS as i64).contains(&year) {
+        return Some(MONTH_STARTS[year as usize * 12 + m as usize - 1] as i64 + d as i64 - 1);
+    }
+    Some(hinnant_days(y, m, d))
+}
+
+/// The first year of [`MONTH_STARTS`], and how many it holds.
+const TABLE_FIRST_YEAR: i64 = 1900;
+const TABLE_YEARS: usize = 256;
+/// Days from 1970-01-01 to the first of each month of 1900 to 2155.
+static MONTH_STARTS: [i32; TABLE_YEARS * 12] = month_starts();
+
+const fn month_starts() -> [i32; TABLE_YEARS * 12] {
+    let mut table = [0i32; TABLE_YEARS * 12];
+    let mut i = 0;
+    while i < table.len() {
+        table[i] = hinnant_days(TABLE_FIRST_YEAR + (i / 12) as i64, (i % 12) as u32 + 1, 1) as i32;
+        i += 1;
+    }
+    table
+}
+
+/// Howard Hinnant's days_from_civil, for a valid date.
+const fn hinnant_days(y: i64, m: u32, d: u32) -> i64 {
     let y = if m <= 2 { y - 1 } else { y };
     let era = y.div_euclid(400);
     let yoe = y - era * 400;
     let mp = (m as i64 + 9) % 12;
     let doy = (153 * mp + 2) / 5 + d as i64 - 1;
     let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    Some(era * 146_097 + doe - 719_468)
+    era * 146_097 + doe - 719_468
 }
 
 /// The proleptic Gregorian date (year, month, day) `days` after
@@ -457,6 +494,21 @@ mod tests {
                 let (a, b) = (parse_decimal_number(text.as_bytes(), p, s), parse_decimal(text.as_bytes(), p, s));
                 assert_eq!(a, b, "{text} as decimal({p},{s})");
             }
+        }
+    }
+
+    #[test]
+    fn the_month_table_agrees_with_the_formula() {
+        for y in [-5000, -1, 0, 1, 1582, 1899, 1900, 1970, 2000, 2024, 2100, 2155, 2156, 9999] {
+            for m in 1..=12 {
+                for d in 1..=days_in_month(y, m) {
+                    assert_eq!(days_from_civil(y, m, d), Some(hinnant_days(y, m, d)), "{y}-{m}-{d}");
+                }
+                assert_eq!(days_from_civil(y, m, days_in_month(y, m) + 1), None);
+            }
+        }
+        for y in TABLE_FIRST_YEAR..TABLE_FIRST_YEAR + TABLE_YEARS as i64 {
+            assert_eq!(civil_from_days(days_from_civil(y, 3, 1).unwrap()), (y, 3, 1));
         }
     }
 
