@@ -893,8 +893,19 @@ fn append_object(
 ) -> std::result::Result<(), RowError> {
     let nodes = record.nodes;
     let Node::Object { len, .. } = nodes[i] else { unreachable!("checked by the caller") };
-    let mut seen = vec![false; children.len()];
+    // Which columns the object gave; on the stack for the usual widths.
+    let (mut few, mut many);
+    let seen: &mut [bool] = if children.len() <= 64 {
+        few = [false; 64];
+        &mut few[..children.len()]
+    } else {
+        many = vec![false; children.len()];
+        &mut many
+    };
     let mut unknown = UnknownKeys::default();
+    // Objects mostly give their keys in the schema's order: the column
+    // after the last one found is tried first, so a key costs one compare.
+    let mut next = 0;
     // Every problem of the object is listed; a row with any is not kept,
     // so the builders' state after the first no longer matters.
     let mut errors = Vec::new();
@@ -902,7 +913,14 @@ fn append_object(
     for _ in 0..len {
         let Node::String(key) = nodes[j] else { unreachable!("object keys are strings") };
         let value = j + 1;
-        let appended = match fields.iter().position(|f| f.name() == key) {
+        let column = match fields.get(next) {
+            Some(f) if same_key(f.name(), key) => Some(next),
+            _ => fields.iter().position(|f| same_key(f.name(), key)),
+        };
+        if let Some(c) = column {
+            next = c + 1;
+        }
+        let appended = match column {
             Some(c) if seen[c] => Err(RowError::new(ErrorKind::DuplicateKey)),
             Some(c) if !fields[c].is_nullable() && record.is_null(value) => {
                 seen[c] = true;
@@ -930,6 +948,32 @@ fn append_object(
         }
     }
     RowError::joined(errors).map_or(Ok(()), Err)
+}
+
+/// Whether two keys are equal, compared inline: keys are short, and a
+/// call to `memcmp` per key cost more than the comparison itself.
+#[inline]
+fn same_key(a: &str, b: &str) -> bool {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    if a.len() != b.len() {
+        return false;
+    }
+    let word = |s: &[u8], at: usize| u64::from_le_bytes(s[at..at + 8].try_into().expect("8 bytes"));
+    match a.len() {
+        0 => true,
+        n @ 1..=7 => {
+            let (mut x, mut y) = (0u64, 0u64);
+            for i in 0..n {
+                x |= (a[i] as u64) << (8 * i);
+                y |= (b[i] as u64) << (8 * i);
+            }
+            x == y
+        }
+        n => {
+            // Whole words, then the last eight bytes (which may overlap).
+            (0..n / 8).all(|w| word(a, w * 8) == word(b, w * 8)) && word(a, n - 8) == word(b, n - 8)
+        }
+    }
 }
 
 /// The keys of one object that the schema does not name, to refuse one
@@ -1117,6 +1161,24 @@ fn decimal_from_int(v: i128, precision: u8, scale: i8) -> Option<i128> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn keys_compare_equal_only_when_every_byte_does() {
+        let keys =
+            ["", "a", "b", "ab", "abcdefg", "abcdefh", "abcdefgh", "abcdefgi", "abcdefghi", "bbcdefghi", "é", "e"];
+        for a in keys {
+            for b in keys {
+                assert_eq!(same_key(a, b), a == b, "{a:?} {b:?}");
+            }
+        }
+        let long: String = "k".repeat(40);
+        for i in 0..40 {
+            let mut other = long.clone().into_bytes();
+            other[i] = b'x';
+            assert!(!same_key(&long, std::str::from_utf8(&other).unwrap()), "byte {i}");
+        }
+        assert!(same_key(&long, &long.clone()));
+    }
 
     #[test]
     fn number_text_finds_the_node_in_the_record() {
