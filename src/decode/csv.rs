@@ -309,9 +309,6 @@ impl CsvDecoder {
         for (f, &column) in self.field_map.iter().enumerate() {
             let Some(c) = column else { continue };
             let col = &self.schema.columns[c];
-            let values = records.iter().enumerate().map(|(r, rec)| {
-                (!(any_unparsed && unparsed[r])).then(|| cell(data, unescaped, cells[rec.first_cell as usize + f]))
-            });
             let on_error = |r: usize, e: CellError, value: &[u8]| {
                 let kind = match e {
                     CellError::Null => ErrorKind::NullInNonNullable,
@@ -326,7 +323,24 @@ impl CsvDecoder {
                 problems.push((r, f + 1, Problem { kind, column: Some(col.name.clone()), value }));
                 self.on_error != OnError::Fail
             };
-            builders[c].append_all(values, |v| self.is_null(v, c), col.nullable, utf8_checked, on_error);
+            let is_null = |v: &[u8]| self.is_null(v, c);
+            if any_unparsed {
+                let values = records
+                    .iter()
+                    .enumerate()
+                    .map(|(r, rec)| (!unparsed[r]).then(|| cell(data, unescaped, cells[rec.first_cell as usize + f])));
+                builders[c].append_all(values, is_null, col.nullable, utf8_checked, on_error);
+            } else {
+                // Every record has its `expected` cells: the column's are
+                // evenly spaced.
+                let values = cells
+                    .get(f..)
+                    .unwrap_or_default()
+                    .iter()
+                    .step_by(expected)
+                    .map(|&range| Some(cell(data, unescaped, range)));
+                builders[c].append_all(values, is_null, col.nullable, utf8_checked, on_error);
+            }
         }
         nulled
     }
