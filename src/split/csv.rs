@@ -2,11 +2,12 @@
 //!
 //! A newline inside quotes never ends a record. Without an escape character
 //! (RFC 4180: a quote inside a quoted field is doubled) the quote state at
-//! any byte is the parity of the quotes before it, so the search counts
-//! quotes with SIMD up to the limit and walks back to the last newline
-//! outside quotes: the bytes of a chunk are touched once, quickly. With an
-//! escape character the state needs a forward scan. Both assume the data
-//! starts at a record boundary, which every chunk does.
+//! any byte is the parity of the quotes before it, so one forward pass over
+//! 64-byte masks finds the last newline outside quotes and checks, on the
+//! way, that every quote is where RFC 4180 puts quotes (else parity cannot
+//! be trusted). With an escape character, or a stray quote, the state needs
+//! a field-by-field scan. Both assume the data starts at a record boundary,
+//! which every chunk does.
 //!
 //! Malformed quoting (a quote inside an unquoted field) makes parity differ
 //! from a real parse; the decoder rejects such records, and since it parses
@@ -64,9 +65,9 @@ impl CsvSplitter {
             // puts quotes; a stray one (rare) needs the field-by-field scan,
             // so that chunks end where csv-core ends records whatever the
             // input holds, and a bad record is the same at any chunk size.
-            None => match self.last_boundary_by_parity(window) {
-                Ok(n) if check_quotes(&window[..n], &self.options).is_ok() => Ok(n),
-                _ => self.last_boundary_by_fields(window),
+            None => match last_boundary_if_well_formed(window, self.options.delimiter, self.quote) {
+                Some(n) => Ok(n),
+                None => self.last_boundary_by_fields(window),
             },
             Some(_) => self.last_boundary_by_fields(window),
         };
@@ -108,23 +109,6 @@ impl CsvSplitter {
         }
     }
 
-    /// `Ok(n)`: the bytes up to the last newline outside quotes.
-    /// `Err(in_quotes)`: there is none.
-    fn last_boundary_by_parity(&self, window: &[u8]) -> Result<usize, bool> {
-        let mut in_quotes = bytecount::count(window, self.quote) % 2 == 1;
-        let limit_in_quotes = in_quotes;
-        let mut end = window.len();
-        while let Some(i) = memchr::memrchr2(b'\n', self.quote, &window[..end]) {
-            if window[i] == self.quote {
-                in_quotes = !in_quotes;
-            } else if !in_quotes {
-                return Ok(i + 1);
-            }
-            end = i;
-        }
-        Err(limit_in_quotes)
-    }
-
     /// `Ok(n)`: the bytes up to the last LF that ends a record as csv-core
     /// reads records: a quote opens a quoted field only at the field's
     /// start, a quote elsewhere in an unquoted field is text, and text after
@@ -161,6 +145,114 @@ impl CsvSplitter {
             i += 1;
         }
         last.ok_or(s == S::Quoted)
+    }
+}
+
+/// The bytes up to the last LF outside quotes in `window`, when the
+/// quoting before it is well formed RFC 4180 (no escape character): the
+/// cut that parity gives, and the proof that parity could be trusted. One
+/// forward pass over 64-byte masks; `None` sends the caller to the
+/// field-by-field scan.
+///
+/// With the quote state as the parity of the quotes so far, a quote that
+/// opens must follow a field end (delimiter, CR, LF), the start, or a
+/// closing quote (a doubled quote), and one that closes must precede a
+/// field end, the end, or an opening quote. That is what [`check_quotes`]
+/// asks of each quote, asked of 64 at a time.
+fn last_boundary_if_well_formed(window: &[u8], delimiter: u8, quote: u8) -> Option<usize> {
+    let mut inside = 0u64; // all ones while a quote is open
+    let mut after_end = 1u64; // bit 0: the byte before the block ends a field (or is the start)
+    let mut close_at_63 = false; // the block before ended with a closing quote
+    let mut last_lf = None;
+    let mut first_bad = usize::MAX;
+    let mut base = 0;
+    while base < window.len() {
+        let len = (window.len() - base).min(64);
+        let valid = if len == 64 { !0u64 } else { (1u64 << len) - 1 };
+        let [q, fe, lf] = masks(&window[base..base + len], delimiter, quote);
+        let (q, fe, lf) = (q & valid, fe & valid, lf & valid);
+        // Bit i: a quote is open after byte i; before byte i.
+        let after = prefix_xor(q) ^ inside;
+        let before = (after << 1) | (inside & 1);
+        let open = q & !before;
+        let close = q & before;
+        if close_at_63 && (fe | open) & 1 == 0 {
+            first_bad = first_bad.min(base - 1);
+        }
+        let bad_open = open & !(((fe | close) << 1) | after_end);
+        // A closing quote at the last byte is judged with the next block.
+        let end_of_data = if base + len == window.len() { 1u64 << (len - 1) } else { 0 };
+        let bad_close = close & !(((fe | open) >> 1) | end_of_data) & (valid >> 1 | end_of_data);
+        let bad = bad_open | bad_close;
+        if bad != 0 {
+            first_bad = first_bad.min(base + bad.trailing_zeros() as usize);
+        }
+        let outside_lf = lf & !after;
+        if outside_lf != 0 {
+            last_lf = Some(base + 63 - outside_lf.leading_zeros() as usize);
+        }
+        close_at_63 = len == 64 && (close >> 63) == 1;
+        after_end = ((fe | close) >> 63) & 1;
+        inside = if (after >> (len - 1)) & 1 == 1 { !0 } else { 0 };
+        base += len;
+    }
+    let n = last_lf? + 1;
+    (first_bad >= n).then_some(n)
+}
+
+/// Prefix XOR: bit i is the parity of the set bits of `x` at or below i.
+#[inline(always)]
+fn prefix_xor(mut x: u64) -> u64 {
+    x ^= x << 1;
+    x ^= x << 2;
+    x ^= x << 4;
+    x ^= x << 8;
+    x ^= x << 16;
+    x ^= x << 32;
+    x
+}
+
+/// For up to 64 bytes: where the quote is, where a field ends (delimiter,
+/// CR, LF) and where an LF is, a bit per byte.
+#[inline(always)]
+fn masks(block: &[u8], delimiter: u8, quote: u8) -> [u64; 3] {
+    #[cfg(target_arch = "x86_64")]
+    if block.len() == 64 {
+        // SAFETY: SSE2 is part of the x86_64 baseline, and the four
+        // unaligned 16-byte loads stay within the 64 bytes of `block`.
+        return unsafe { masks_sse2(block, delimiter, quote) };
+    }
+    let mut m = [0u64; 3];
+    for (i, &b) in block.iter().enumerate() {
+        m[0] |= u64::from(b == quote) << i;
+        m[1] |= u64::from(b == delimiter || b == b'\r' || b == b'\n') << i;
+        m[2] |= u64::from(b == b'\n') << i;
+    }
+    m
+}
+
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+unsafe fn masks_sse2(block: &[u8], delimiter: u8, quote: u8) -> [u64; 3] {
+    use std::arch::x86_64::*;
+    // SAFETY: the caller passes 64 bytes; SSE2 is always present on x86_64.
+    unsafe {
+        let (q, d, cr, lf) = (
+            _mm_set1_epi8(quote as i8),
+            _mm_set1_epi8(delimiter as i8),
+            _mm_set1_epi8(b'\r' as i8),
+            _mm_set1_epi8(b'\n' as i8),
+        );
+        let mut m = [0u64; 3];
+        for part in 0..4 {
+            let v = _mm_loadu_si128(block.as_ptr().add(part * 16) as *const __m128i);
+            let is_lf = _mm_cmpeq_epi8(v, lf);
+            let ends = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, d), _mm_cmpeq_epi8(v, cr)), is_lf);
+            m[0] |= (_mm_movemask_epi8(_mm_cmpeq_epi8(v, q)) as u16 as u64) << (part * 16);
+            m[1] |= (_mm_movemask_epi8(ends) as u16 as u64) << (part * 16);
+            m[2] |= (_mm_movemask_epi8(is_lf) as u16 as u64) << (part * 16);
+        }
+        m
     }
 }
 
@@ -250,6 +342,75 @@ pub fn check_first_record_quotes(data: &[u8], o: &CsvOptions) -> Result<(), Erro
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// What the splitter did before the one-pass scan: parity from a count
+    /// of the quotes, a walk back to the last LF outside them, then
+    /// [`check_quotes`] on the bytes before it.
+    fn by_parity_then_check(window: &[u8], o: &CsvOptions) -> Option<usize> {
+        let mut in_quotes = bytecount::count(window, o.quote) % 2 == 1;
+        let mut end = window.len();
+        while let Some(i) = memchr::memrchr2(b'\n', o.quote, &window[..end]) {
+            if window[i] == o.quote {
+                in_quotes = !in_quotes;
+            } else if !in_quotes {
+                return check_quotes(&window[..i + 1], o).is_ok().then_some(i + 1);
+            }
+            end = i;
+        }
+        None
+    }
+
+    #[test]
+    fn the_one_pass_scan_agrees_with_parity_and_the_quote_check() {
+        let o = CsvOptions::default();
+        let agree = |w: &[u8]| {
+            let (got, want) = (last_boundary_if_well_formed(w, b',', b'"'), by_parity_then_check(w, &o));
+            assert_eq!(got, want, "{:?}", String::from_utf8_lossy(w));
+        };
+        // Every string of up to 7 bytes over the bytes that matter.
+        let alphabet = b"a,\"\r\n";
+        for len in 0..=7u32 {
+            for mut code in 0..5usize.pow(len) {
+                let w: Vec<u8> = (0..len)
+                    .map(|_| {
+                        let b = alphabet[code % 5];
+                        code /= 5;
+                        b
+                    })
+                    .collect();
+                agree(&w);
+            }
+        }
+        // Long CSV text across many 64-byte blocks, with one byte changed
+        // at a random place, and random bytes.
+        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        for round in 0..3000 {
+            let mut w = Vec::new();
+            while w.len() < 40 + (next() % 400) as usize {
+                match next() % 6 {
+                    0 => w.extend_from_slice(b"\"a,\"\"b\"\"\n\""),
+                    1 => w.extend_from_slice(b"\"\""),
+                    2 => w.extend_from_slice(b"plain"),
+                    3 => w.push(b','),
+                    4 => w.extend_from_slice(b"\r\n"),
+                    _ => w.push(b'\n'),
+                }
+            }
+            if round % 2 == 0 {
+                let at = (next() as usize) % w.len();
+                w[at] = alphabet[(next() % 5) as usize];
+            }
+            agree(&w);
+            let random: Vec<u8> = (0..(next() % 200)).map(|_| alphabet[(next() % 5) as usize]).collect();
+            agree(&random);
+        }
+    }
 
     fn split_all<'a>(data: &'a [u8], opts: &CsvOptions, size: usize) -> Vec<&'a [u8]> {
         let s = CsvSplitter::new(opts, size);
