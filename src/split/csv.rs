@@ -160,43 +160,75 @@ impl CsvSplitter {
 /// field end, the end, or an opening quote. That is what [`check_quotes`]
 /// asks of each quote, asked of 64 at a time.
 fn last_boundary_if_well_formed(window: &[u8], delimiter: u8, quote: u8) -> Option<usize> {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("pclmulqdq") {
+        // SAFETY: both features were just detected.
+        return unsafe { scan_avx2(window, delimiter, quote) };
+    }
+    scan(window, |block| masks(block, delimiter, quote), prefix_xor)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,pclmulqdq")]
+unsafe fn scan_avx2(window: &[u8], delimiter: u8, quote: u8) -> Option<usize> {
+    scan(window, |block| masks_avx2(block, delimiter, quote), |x| prefix_xor_clmul(x))
+}
+
+/// The pass of [`last_boundary_if_well_formed`], over the masks `masks`
+/// makes of each 64-byte block, with `prefix_xor` as [`prefix_xor`].
+#[inline(always)]
+fn scan(
+    window: &[u8],
+    masks: impl Fn(&[u8; 64]) -> [u64; 3],
+    prefix_xor: impl Fn(u64) -> u64,
+) -> Option<usize> {
     let mut inside = 0u64; // all ones while a quote is open
     let mut after_end = 1u64; // bit 0: the byte before the block ends a field (or is the start)
-    let mut close_at_63 = false; // the block before ended with a closing quote
-    let mut last_lf = None;
+    let mut close_at_63 = 0u64; // 1: the block before ended with a closing quote
+    let (mut lf_base, mut lf_mask) = (0usize, 0u64); // the last block with an LF outside quotes
     let mut first_bad = usize::MAX;
+    let mut tail = [0u8; 64];
     let mut base = 0;
     while base < window.len() {
         let len = (window.len() - base).min(64);
+        let block: &[u8; 64] = match window[base..].first_chunk::<64>() {
+            Some(block) => block,
+            None => {
+                tail[..len].copy_from_slice(&window[base..]);
+                &tail
+            }
+        };
         let valid = if len == 64 { !0u64 } else { (1u64 << len) - 1 };
-        let [q, fe, lf] = masks(&window[base..base + len], delimiter, quote);
-        let (q, fe, lf) = (q & valid, fe & valid, lf & valid);
+        let [q, fe, lf] = masks(block).map(|m| m & valid);
         // Bit i: a quote is open after byte i; before byte i.
         let after = prefix_xor(q) ^ inside;
         let before = (after << 1) | (inside & 1);
         let open = q & !before;
         let close = q & before;
-        if close_at_63 && (fe | open) & 1 == 0 {
+        let bad_open = open & !(((fe | close) << 1) | after_end);
+        // A closing quote at the block's last byte is judged with the next
+        // block's first; at the window's last byte, it is fine.
+        let bad_close = close & !((fe | open) >> 1) & (valid >> 1);
+        let bad = bad_open | bad_close;
+        if close_at_63 & !(fe | open) & 1 != 0 {
             first_bad = first_bad.min(base - 1);
         }
-        let bad_open = open & !(((fe | close) << 1) | after_end);
-        // A closing quote at the last byte is judged with the next block.
-        let end_of_data = if base + len == window.len() { 1u64 << (len - 1) } else { 0 };
-        let bad_close = close & !(((fe | open) >> 1) | end_of_data) & (valid >> 1 | end_of_data);
-        let bad = bad_open | bad_close;
         if bad != 0 {
             first_bad = first_bad.min(base + bad.trailing_zeros() as usize);
         }
         let outside_lf = lf & !after;
-        if outside_lf != 0 {
-            last_lf = Some(base + 63 - outside_lf.leading_zeros() as usize);
-        }
-        close_at_63 = len == 64 && (close >> 63) == 1;
+        let found = outside_lf != 0;
+        lf_mask = if found { outside_lf } else { lf_mask };
+        lf_base = if found { base } else { lf_base };
+        close_at_63 = close >> 63;
         after_end = ((fe | close) >> 63) & 1;
-        inside = if (after >> (len - 1)) & 1 == 1 { !0 } else { 0 };
+        inside = 0u64.wrapping_sub((after >> (len - 1)) & 1);
         base += len;
     }
-    let n = last_lf? + 1;
+    if lf_mask == 0 {
+        return None;
+    }
+    let n = lf_base + 64 - lf_mask.leading_zeros() as usize;
     (first_bad >= n).then_some(n)
 }
 
@@ -212,30 +244,40 @@ fn prefix_xor(mut x: u64) -> u64 {
     x
 }
 
-/// For up to 64 bytes: where the quote is, where a field ends (delimiter,
-/// CR, LF) and where an LF is, a bit per byte.
+/// [`prefix_xor`] as one carry-less multiplication by all ones.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "pclmulqdq")]
+fn prefix_xor_clmul(x: u64) -> u64 {
+    use std::arch::x86_64::*;
+    let product = _mm_clmulepi64_si128(_mm_set_epi64x(0, x as i64), _mm_set1_epi8(-1), 0);
+    _mm_cvtsi128_si64(product) as u64
+}
+
+/// For 64 bytes: where the quote is, where a field ends (delimiter, CR,
+/// LF) and where an LF is, a bit per byte.
 #[inline(always)]
-fn masks(block: &[u8], delimiter: u8, quote: u8) -> [u64; 3] {
+fn masks(block: &[u8; 64], delimiter: u8, quote: u8) -> [u64; 3] {
     #[cfg(target_arch = "x86_64")]
-    if block.len() == 64 {
-        // SAFETY: SSE2 is part of the x86_64 baseline, and the four
-        // unaligned 16-byte loads stay within the 64 bytes of `block`.
-        return unsafe { masks_sse2(block, delimiter, quote) };
+    // SAFETY: SSE2 is part of the x86_64 baseline.
+    return unsafe { masks_sse2(block, delimiter, quote) };
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        let mut m = [0u64; 3];
+        for (i, &b) in block.iter().enumerate() {
+            m[0] |= u64::from(b == quote) << i;
+            m[1] |= u64::from(b == delimiter || b == b'\r' || b == b'\n') << i;
+            m[2] |= u64::from(b == b'\n') << i;
+        }
+        m
     }
-    let mut m = [0u64; 3];
-    for (i, &b) in block.iter().enumerate() {
-        m[0] |= u64::from(b == quote) << i;
-        m[1] |= u64::from(b == delimiter || b == b'\r' || b == b'\n') << i;
-        m[2] |= u64::from(b == b'\n') << i;
-    }
-    m
 }
 
 #[cfg(target_arch = "x86_64")]
 #[inline(always)]
-unsafe fn masks_sse2(block: &[u8], delimiter: u8, quote: u8) -> [u64; 3] {
+unsafe fn masks_sse2(block: &[u8; 64], delimiter: u8, quote: u8) -> [u64; 3] {
     use std::arch::x86_64::*;
-    // SAFETY: the caller passes 64 bytes; SSE2 is always present on x86_64.
+    // SAFETY: the four unaligned 16-byte loads stay within the 64 bytes of
+    // `block`; SSE2 is always present on x86_64.
     unsafe {
         let (q, d, cr, lf) = (
             _mm_set1_epi8(quote as i8),
@@ -254,6 +296,30 @@ unsafe fn masks_sse2(block: &[u8], delimiter: u8, quote: u8) -> [u64; 3] {
         }
         m
     }
+}
+
+/// [`masks`] with two 32-byte compares per byte value.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+fn masks_avx2(block: &[u8; 64], delimiter: u8, quote: u8) -> [u64; 3] {
+    use std::arch::x86_64::*;
+    let (q, d, cr, lf) = (
+        _mm256_set1_epi8(quote as i8),
+        _mm256_set1_epi8(delimiter as i8),
+        _mm256_set1_epi8(b'\r' as i8),
+        _mm256_set1_epi8(b'\n' as i8),
+    );
+    let mut m = [0u64; 3];
+    for half in 0..2 {
+        // SAFETY: the two unaligned 32-byte loads stay within the 64 bytes of `block`.
+        let v = unsafe { _mm256_loadu_si256(block.as_ptr().add(half * 32) as *const __m256i) };
+        let is_lf = _mm256_cmpeq_epi8(v, lf);
+        let ends = _mm256_or_si256(_mm256_or_si256(_mm256_cmpeq_epi8(v, d), _mm256_cmpeq_epi8(v, cr)), is_lf);
+        m[0] |= (_mm256_movemask_epi8(_mm256_cmpeq_epi8(v, q)) as u32 as u64) << (half * 32);
+        m[1] |= (_mm256_movemask_epi8(ends) as u32 as u64) << (half * 32);
+        m[2] |= (_mm256_movemask_epi8(is_lf) as u32 as u64) << (half * 32);
+    }
+    m
 }
 
 /// Checks the quoting of one raw record against RFC 4180 (with an optional
@@ -366,6 +432,8 @@ mod tests {
         let agree = |w: &[u8]| {
             let (got, want) = (last_boundary_if_well_formed(w, b',', b'"'), by_parity_then_check(w, &o));
             assert_eq!(got, want, "{:?}", String::from_utf8_lossy(w));
+            let portable = scan(w, |block| masks(block, b',', b'"'), prefix_xor);
+            assert_eq!(portable, want, "portable: {:?}", String::from_utf8_lossy(w));
         };
         // Every string of up to 7 bytes over the bytes that matter.
         let alphabet = b"a,\"\r\n";
