@@ -177,11 +177,7 @@ unsafe fn scan_avx2(window: &[u8], delimiter: u8, quote: u8) -> Option<usize> {
 /// The pass of [`last_boundary_if_well_formed`], over the masks `masks`
 /// makes of each 64-byte block, with `prefix_xor` as [`prefix_xor`].
 #[inline(always)]
-fn scan(
-    window: &[u8],
-    masks: impl Fn(&[u8; 64]) -> [u64; 3],
-    prefix_xor: impl Fn(u64) -> u64,
-) -> Option<usize> {
+fn scan(window: &[u8], masks: impl Fn(&[u8; 64]) -> [u64; 3], prefix_xor: impl Fn(u64) -> u64) -> Option<usize> {
     let mut inside = 0u64; // all ones while a quote is open
     let mut after_end = 1u64; // bit 0: the byte before the block ends a field (or is the start)
     let mut close_at_63 = 0u64; // 1: the block before ended with a closing quote
