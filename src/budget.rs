@@ -66,9 +66,10 @@ pub const ALLOCATOR_KEEP_BYTES: i32 = MAX_CHUNK_BYTES as i32;
 /// frees buffers of a few MiB (builders, pages). By default glibc serves
 /// those from fresh mappings or trims them back to the OS, and the kernel
 /// zeroes and faults the same pages in again for the next chunk; measured
-/// on the orders data, that was 5% of the run and half its system time. Kept, they are reused, and
-/// the peak stays what the chunks in flight need. Call it once, at the
-/// start of the process; elsewhere than Linux with glibc it does nothing.
+/// on the orders data, that was 5% of the run and half its system time.
+/// Kept, they are reused, and the peak stays what the chunks in flight
+/// need. Call it once, at the start of the process; elsewhere than Linux
+/// with glibc it does nothing.
 pub fn tune_allocator() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     // SAFETY: mallopt only sets two of the allocator's parameters; it takes

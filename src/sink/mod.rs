@@ -51,8 +51,8 @@ enum Out {
     Stream { stream: Box<dyn Stream>, bytes: u64 },
 }
 
-/// A local file being written, and how much of it the kernel was asked to
-/// write back already.
+/// A local file being written: its length so far, and how much of it the
+/// kernel was asked to write back already.
 struct Local {
     file: File,
     written: u64,
@@ -218,12 +218,11 @@ impl ParquetSink {
         buf.flush().map_err(|e| Error::io("writing output", e))?;
         let out = buf.into_inner().map_err(|e| Error::io("writing output", e.into_error()))?;
         let (bytes, stream) = match out {
-            Out::Local(Local { file, .. }) => {
-                let bytes = file.metadata().map_err(|e| Error::io("writing output", e))?.len();
+            Out::Local(Local { file, written, .. }) => {
                 if sync {
                     file.sync_all().map_err(|e| Error::io("syncing output", e))?;
                 }
-                (bytes, None)
+                (written, None)
             }
             Out::Stream { stream, bytes } => (bytes, Some(stream)),
         };
