@@ -2,10 +2,11 @@
 //! single ordered writer only appends bytes.
 //!
 //! Dictionary encoding is decided per column and per chunk from a sample:
-//! a column whose first values are nearly all distinct (ids, e-mails) is
-//! written plain, since building a dictionary for it only to abandon it at
-//! the size limit costs a hash per value and saves nothing. Every other
-//! column keeps parquet's dictionary with its own size fallback.
+//! a column whose first values repeat too little for a dictionary to make
+//! it smaller (ids, e-mails, most order numbers) is written plain, since
+//! building a dictionary for it costs a hash per value and saves nothing.
+//! Every other column keeps parquet's dictionary with its own size
+//! fallback.
 
 use std::collections::HashMap;
 use std::hash::Hash;
@@ -31,11 +32,9 @@ use crate::spec::{Compression, ParquetOptions};
 
 /// Values sampled per column and chunk to decide on dictionary encoding.
 const DICTIONARY_SAMPLE: usize = 4096;
-/// Above this share of distinct values in the sample a column is written
-/// plain (percent). At 90%, a uniform column has at least ~5x the sample's
-/// size in distinct values, so its dictionary would rarely stay under
-/// parquet's 1 MiB page limit for a whole chunk.
-const DICTIONARY_MAX_DISTINCT_PERCENT: usize = 90;
+/// A column is dictionary-encoded when a dictionary over its sample takes
+/// at most this share of the plain bytes (percent).
+const DICTIONARY_MAX_SIZE_PERCENT: usize = 90;
 
 /// One row group, encoded and ready to append.
 pub struct EncodedRowGroup {
@@ -121,39 +120,61 @@ impl Encoder {
     }
 }
 
-/// Whether the first values of a column repeat enough for a dictionary.
+/// Whether a dictionary would make the column smaller, judged on its first
+/// values.
 fn worth_a_dictionary(array: &dyn Array) -> bool {
-    fn prim<T: ArrowPrimitiveType>(a: &dyn Array) -> bool
+    fn prim<T: ArrowPrimitiveType>(a: &dyn Array, width: usize) -> bool
     where
         T::Native: ToBits,
     {
         let a = a.as_primitive::<T>();
-        mostly_repeats(a.iter().flatten().take(DICTIONARY_SAMPLE).map(ToBits::to_bits))
+        let (distinct, sampled) = count_distinct(a.iter().flatten().take(DICTIONARY_SAMPLE).map(ToBits::to_bits));
+        dictionary_pays(distinct, sampled, width)
     }
     match array.data_type() {
         DataType::Boolean => true,
-        DataType::Utf8 => mostly_repeats(array.as_string::<i32>().iter().flatten().take(DICTIONARY_SAMPLE)),
-        DataType::Int8 => prim::<Int8Type>(array),
-        DataType::Int16 => prim::<Int16Type>(array),
-        DataType::Int32 => prim::<Int32Type>(array),
-        DataType::Int64 => prim::<Int64Type>(array),
-        DataType::UInt8 => prim::<UInt8Type>(array),
-        DataType::UInt16 => prim::<UInt16Type>(array),
-        DataType::UInt32 => prim::<UInt32Type>(array),
-        DataType::UInt64 => prim::<UInt64Type>(array),
-        DataType::Float32 => prim::<Float32Type>(array),
-        DataType::Float64 => prim::<Float64Type>(array),
-        DataType::Date32 => prim::<Date32Type>(array),
-        DataType::Decimal128(..) => prim::<Decimal128Type>(array),
-        DataType::Timestamp(TimeUnit::Second, _) => prim::<TimestampSecondType>(array),
-        DataType::Timestamp(TimeUnit::Millisecond, _) => prim::<TimestampMillisecondType>(array),
-        DataType::Timestamp(TimeUnit::Microsecond, _) => prim::<TimestampMicrosecondType>(array),
-        DataType::Timestamp(TimeUnit::Nanosecond, _) => prim::<TimestampNanosecondType>(array),
+        DataType::Utf8 => {
+            let a = array.as_string::<i32>();
+            let (distinct, sampled) = count_distinct(a.iter().flatten().take(DICTIONARY_SAMPLE));
+            // A plain value is its bytes and a 4-byte length.
+            let offsets = a.value_offsets();
+            let rows = sampled.min(a.len());
+            let bytes = (offsets[rows] - offsets[0]) as usize;
+            dictionary_pays(distinct, sampled, 4 + bytes / rows.max(1))
+        }
+        // Widths are Parquet's physical ones: small integers are INT32.
+        DataType::Int8 => prim::<Int8Type>(array, 4),
+        DataType::Int16 => prim::<Int16Type>(array, 4),
+        DataType::Int32 => prim::<Int32Type>(array, 4),
+        DataType::Int64 => prim::<Int64Type>(array, 8),
+        DataType::UInt8 => prim::<UInt8Type>(array, 4),
+        DataType::UInt16 => prim::<UInt16Type>(array, 4),
+        DataType::UInt32 => prim::<UInt32Type>(array, 4),
+        DataType::UInt64 => prim::<UInt64Type>(array, 8),
+        DataType::Float32 => prim::<Float32Type>(array, 4),
+        DataType::Float64 => prim::<Float64Type>(array, 8),
+        DataType::Date32 => prim::<Date32Type>(array, 4),
+        DataType::Decimal128(p, _) => prim::<Decimal128Type>(array, decimal_width(*p)),
+        DataType::Timestamp(TimeUnit::Second, _) => prim::<TimestampSecondType>(array, 8),
+        DataType::Timestamp(TimeUnit::Millisecond, _) => prim::<TimestampMillisecondType>(array, 8),
+        DataType::Timestamp(TimeUnit::Microsecond, _) => prim::<TimestampMicrosecondType>(array, 8),
+        DataType::Timestamp(TimeUnit::Nanosecond, _) => prim::<TimestampNanosecondType>(array, 8),
         _ => true,
     }
 }
 
-fn mostly_repeats<T: Hash + Eq>(values: impl Iterator<Item = T>) -> bool {
+/// Bytes per plain value of a decimal: INT32 up to 9 digits, INT64 up to
+/// 18, else a 16-byte fixed-length array.
+fn decimal_width(precision: u8) -> usize {
+    match precision {
+        0..=9 => 4,
+        10..=18 => 8,
+        _ => 16,
+    }
+}
+
+/// Distinct values and values seen.
+fn count_distinct<T: Hash + Eq>(values: impl Iterator<Item = T>) -> (usize, usize) {
     // A fast hash: the sample is taken for every row group, and SipHash
     // made it cost as much as a row group's setup.
     let mut seen = foldhash::HashSet::with_capacity_and_hasher(DICTIONARY_SAMPLE, Default::default());
@@ -162,7 +183,23 @@ fn mostly_repeats<T: Hash + Eq>(values: impl Iterator<Item = T>) -> bool {
         seen.insert(v);
         n += 1;
     }
-    seen.len() * 100 <= n * DICTIONARY_MAX_DISTINCT_PERCENT
+    (seen.len(), n)
+}
+
+/// Whether a dictionary over the sample (its distinct values once, then a
+/// bit-packed index per value) would take at most
+/// [`DICTIONARY_MAX_SIZE_PERCENT`] of the plain values' bytes. A column
+/// repeats at least as much over a whole chunk as over its first values,
+/// so the sample errs towards plain. Building a dictionary costs a hash per
+/// value, and one that saves nothing (an id column where most values are
+/// new) is slower to write and larger to read.
+fn dictionary_pays(distinct: usize, sampled: usize, width: usize) -> bool {
+    if sampled == 0 {
+        return true;
+    }
+    let index_bits = (usize::BITS - distinct.leading_zeros()) as usize;
+    let dictionary = distinct * width + (sampled * index_bits).div_ceil(8);
+    dictionary * 100 <= sampled * width * DICTIONARY_MAX_SIZE_PERCENT
 }
 
 /// A hashable image of a value (floats by their bits).
@@ -217,4 +254,44 @@ fn properties_builder(options: &ParquetOptions) -> Result<WriterPropertiesBuilde
         .set_dictionary_enabled(options.dictionary)
         .set_statistics_enabled(statistics)
         .set_created_by(concat!("sluicegate version ", env!("CARGO_PKG_VERSION")).to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use arrow_array::{Int64Array, StringArray};
+
+    #[test]
+    fn dictionary_follows_the_size_it_would_save() {
+        // Every value new: plain.
+        let ids = Int64Array::from_iter_values(0..10_000);
+        assert!(!worth_a_dictionary(&ids));
+        // About 86% new, as order numbers with a few events each: a
+        // dictionary of 8-byte values plus 12-bit indexes is larger.
+        let orders = Int64Array::from_iter_values((0..10_000i64).map(|i| i - i / 7));
+        assert!(!worth_a_dictionary(&orders));
+        // Half the values repeat: the dictionary saves a third.
+        let prices = Int64Array::from_iter_values((0..10_000i64).map(|i| i / 2));
+        assert!(worth_a_dictionary(&prices));
+        // Twenty categories.
+        let categories = StringArray::from_iter_values((0..10_000).map(|i| format!("category-{}", i % 20)));
+        assert!(worth_a_dictionary(&categories));
+        // Distinct e-mails: plain.
+        let emails = StringArray::from_iter_values((0..10_000).map(|i| format!("user.{i}@mail.example.org")));
+        assert!(!worth_a_dictionary(&emails));
+        // Nothing but nulls costs nothing either way.
+        let nulls = Int64Array::from(vec![None::<i64>; 100]);
+        assert!(worth_a_dictionary(&nulls));
+    }
+
+    #[test]
+    fn dictionary_size_arithmetic() {
+        // 100 distinct 8-byte values among 4,096: 800 + 4,096 * 7 bits.
+        assert!(dictionary_pays(100, 4096, 8));
+        assert!(!dictionary_pays(4096, 4096, 8));
+        assert!(dictionary_pays(0, 0, 8));
+        // Wider values make the same share of repeats pay.
+        assert!(!dictionary_pays(3000, 4096, 4));
+        assert!(dictionary_pays(3000, 4096, 64));
+    }
 }
