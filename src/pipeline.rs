@@ -239,7 +239,8 @@ impl Pipeline {
             Format::Csv => {
                 let csv = &self.spec.csv;
                 csv.validate()?;
-                let mut chunker = Chunker::new(source, CsvSplitter::new(csv, self.plan.chunk_bytes));
+                let mut chunker =
+                    Chunker::new(source, CsvSplitter::new(csv, self.plan.chunk_bytes)).taper_for(self.plan.threads);
                 let header = match csv.has_header {
                     true => chunker.header()?.map(|h| CsvDecoder::header_names(csv, &h)).transpose()?,
                     false => None,
@@ -266,7 +267,7 @@ impl Pipeline {
                 let decoder = JsonDecoder::new(schema, &self.spec.json, framing)?
                     .with_on_error(decoder_policy)
                     .with_origins(origins);
-                (Chunker::new(source, splitter), Decoder::Json(decoder))
+                (Chunker::new(source, splitter).taper_for(self.plan.threads), Decoder::Json(decoder))
             }
         };
         let stage = match staged {

@@ -17,8 +17,10 @@ use crate::encode::{writer_properties, EncodedRowGroup, Encoder};
 use crate::error::{Error, Result};
 use crate::spec::ParquetOptions;
 
-/// Buffer between the Parquet writer and the file (bytes).
-const WRITE_BUFFER_BYTES: usize = 1 << 20; // 1 MiB
+/// Buffer between the Parquet writer and the file (bytes). Small: it
+/// gathers page headers and small pages, while pages of its size or more
+/// go to the file as they are instead of being copied through it.
+const WRITE_BUFFER_BYTES: usize = 64 << 10; // 64 KiB
 
 /// A Parquet file being written; appended to in row-group order.
 pub struct ParquetSink {

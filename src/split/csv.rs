@@ -66,7 +66,7 @@ impl CsvSplitter {
             // so that chunks end where csv-core ends records whatever the
             // input holds, and a bad record is the same at any chunk size.
             None => match last_boundary_if_well_formed(window, self.options.delimiter, self.quote) {
-                Some(n) => Ok(n),
+                Some((end, lines)) => return Boundary::Counted { end, lines },
                 None => self.last_boundary_by_fields(window),
             },
             Some(_) => self.last_boundary_by_fields(window),
@@ -159,7 +159,10 @@ impl CsvSplitter {
 /// closing quote (a doubled quote), and one that closes must precede a
 /// field end, the end, or an opening quote. That is what [`check_quotes`]
 /// asks of each quote, asked of 64 at a time.
-fn last_boundary_if_well_formed(window: &[u8], delimiter: u8, quote: u8) -> Option<usize> {
+///
+/// Returns the boundary with the count of line feeds before it, counted in
+/// the same pass.
+fn last_boundary_if_well_formed(window: &[u8], delimiter: u8, quote: u8) -> Option<(usize, u64)> {
     #[cfg(target_arch = "x86_64")]
     if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("pclmulqdq") {
         // SAFETY: both features were just detected.
@@ -170,18 +173,19 @@ fn last_boundary_if_well_formed(window: &[u8], delimiter: u8, quote: u8) -> Opti
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,pclmulqdq")]
-unsafe fn scan_avx2(window: &[u8], delimiter: u8, quote: u8) -> Option<usize> {
+unsafe fn scan_avx2(window: &[u8], delimiter: u8, quote: u8) -> Option<(usize, u64)> {
     scan(window, |block| masks_avx2(block, delimiter, quote), |x| prefix_xor_clmul(x))
 }
 
 /// The pass of [`last_boundary_if_well_formed`], over the masks `masks`
 /// makes of each 64-byte block, with `prefix_xor` as [`prefix_xor`].
 #[inline(always)]
-fn scan(window: &[u8], masks: impl Fn(&[u8; 64]) -> [u64; 3], prefix_xor: impl Fn(u64) -> u64) -> Option<usize> {
+fn scan(window: &[u8], masks: impl Fn(&[u8; 64]) -> [u64; 3], prefix_xor: impl Fn(u64) -> u64) -> Option<(usize, u64)> {
     let mut inside = 0u64; // all ones while a quote is open
     let mut after_end = 1u64; // bit 0: the byte before the block ends a field (or is the start)
     let mut close_at_63 = 0u64; // 1: the block before ended with a closing quote
     let (mut lf_base, mut lf_mask) = (0usize, 0u64); // the last block with an LF outside quotes
+    let (mut lfs, mut lfs_before_found, mut lf_found) = (0u64, 0u64, 0u64); // line feeds: all, before that block, in it
     let mut first_bad = usize::MAX;
     let mut tail = [0u8; 64];
     let mut base = 0;
@@ -216,6 +220,9 @@ fn scan(window: &[u8], masks: impl Fn(&[u8; 64]) -> [u64; 3], prefix_xor: impl F
         let found = outside_lf != 0;
         lf_mask = if found { outside_lf } else { lf_mask };
         lf_base = if found { base } else { lf_base };
+        lfs_before_found = if found { lfs } else { lfs_before_found };
+        lf_found = if found { lf } else { lf_found };
+        lfs += u64::from(lf.count_ones());
         close_at_63 = close >> 63;
         after_end = ((fe | close) >> 63) & 1;
         inside = 0u64.wrapping_sub((after >> (len - 1)) & 1);
@@ -225,7 +232,10 @@ fn scan(window: &[u8], masks: impl Fn(&[u8; 64]) -> [u64; 3], prefix_xor: impl F
         return None;
     }
     let n = lf_base + 64 - lf_mask.leading_zeros() as usize;
-    (first_bad >= n).then_some(n)
+    // The line feeds of the last block up to the boundary's (bit 63 - lz).
+    let up_to = u64::MAX >> lf_mask.leading_zeros();
+    let lines = lfs_before_found + u64::from((lf_found & up_to).count_ones());
+    (first_bad >= n).then_some((n, lines))
 }
 
 /// Prefix XOR: bit i is the parity of the set bits of `x` at or below i.
@@ -426,7 +436,8 @@ mod tests {
     fn the_one_pass_scan_agrees_with_parity_and_the_quote_check() {
         let o = CsvOptions::default();
         let agree = |w: &[u8]| {
-            let (got, want) = (last_boundary_if_well_formed(w, b',', b'"'), by_parity_then_check(w, &o));
+            let want = by_parity_then_check(w, &o).map(|n| (n, bytecount::count(&w[..n], b'\n') as u64));
+            let got = last_boundary_if_well_formed(w, b',', b'"');
             assert_eq!(got, want, "{:?}", String::from_utf8_lossy(w));
             let portable = scan(w, |block| masks(block, b',', b'"'), prefix_xor);
             assert_eq!(portable, want, "portable: {:?}", String::from_utf8_lossy(w));
@@ -482,7 +493,7 @@ mod tests {
         let mut out = Vec::new();
         while !rest.is_empty() {
             match s.boundary(rest, true) {
-                Boundary::Cut(n) => {
+                Boundary::Cut(n) | Boundary::Counted { end: n, .. } => {
                     out.push(&rest[..n]);
                     rest = &rest[n..];
                 }
@@ -517,13 +528,13 @@ mod tests {
         let s = CsvSplitter::new(&CsvOptions::default(), 4);
         assert_eq!(s.boundary(b"\"abcdef\"\n", true), Boundary::TooLarge { in_quotes: true });
         assert_eq!(s.boundary(b"abcdef\n", true), Boundary::TooLarge { in_quotes: false });
-        assert_eq!(s.boundary(b"ab\ncdef\n", true), Boundary::Cut(3));
+        assert_eq!(s.boundary(b"ab\ncdef\n", true), Boundary::Counted { end: 3, lines: 1 });
     }
 
     #[test]
     fn crlf_records_end_after_the_newline() {
         let s = CsvSplitter::new(&CsvOptions::default(), 6);
-        assert_eq!(s.boundary(b"a,b\r\nc,d\r\n", true), Boundary::Cut(5));
+        assert_eq!(s.boundary(b"a,b\r\nc,d\r\n", true), Boundary::Counted { end: 5, lines: 1 });
     }
 
     #[test]

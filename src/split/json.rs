@@ -181,7 +181,7 @@ mod tests {
         let mut out = Vec::new();
         loop {
             match s.boundary(rest, true) {
-                Boundary::Cut(n) => {
+                Boundary::Cut(n) | Boundary::Counted { end: n, .. } => {
                     out.push(&rest[..n]);
                     rest = &rest[n..];
                 }

@@ -25,6 +25,9 @@ pub(crate) use self::json::{is_space, leading_space, MISSING_COMMA};
 pub enum Boundary {
     /// The first `n` bytes are whole records.
     Cut(usize),
+    /// The first `end` bytes are whole records, with `lines` line feeds
+    /// among them (counted while finding the boundary).
+    Counted { end: usize, lines: u64 },
     /// The first `n` bytes are the input's last records: a JSON array's
     /// closing `]` (or the end of input, where the decoder finds it missing).
     /// Only whitespace may follow.
@@ -162,7 +165,12 @@ pub struct Chunker {
     /// The splitter has cut the last records (a JSON array's `]`): what
     /// follows may only be whitespace.
     ended: bool,
+    /// Workers the chunks are shared among (see [`Chunker::taper_for`]).
+    workers: usize,
 }
+
+/// The smallest chunk the tail of an input is cut into (bytes).
+const MIN_TAIL_CHUNK: usize = 256 << 10;
 
 enum Input {
     Mapped { data: Bytes, map: Option<Arc<Mmap>> },
@@ -176,7 +184,18 @@ impl Chunker {
             Source::Mapped(MappedInput { data, map, .. }) => Input::Mapped { data, map },
             Source::Stream(StreamInput { reader, .. }) => Input::Stream { reader, buf: Vec::new(), eof: false },
         };
-        Chunker { input, splitter, seq: 0, offset: 0, line: 1, bytes_read: 0, started: false, ended: false }
+        Chunker { input, splitter, seq: 0, offset: 0, line: 1, bytes_read: 0, started: false, ended: false, workers: 1 }
+    }
+
+    /// Cuts the end of an input of known length (a mapped file) into
+    /// smaller chunks for `workers` workers: once less than two chunks per
+    /// worker remain, each chunk takes a share of what is left, down to
+    /// [`MIN_TAIL_CHUNK`]. The workers then run out of input within a small
+    /// chunk's time of each other, instead of one decoding a last whole
+    /// chunk while the others wait.
+    pub fn taper_for(mut self, workers: usize) -> Self {
+        self.workers = workers.max(1);
+        self
     }
 
     /// The sequence number the next chunk will get.
@@ -212,7 +231,24 @@ impl Chunker {
     /// The next chunk, `None` at the end of the input.
     #[allow(clippy::should_implement_trait, reason = "fallible, and the pipeline wants the Result first")]
     pub fn next(&mut self) -> Result<Option<Chunk>> {
-        self.next_with(|s, data, eof| s.boundary(data, eof))
+        let workers = match self.input {
+            Input::Mapped { .. } if self.workers > 1 => self.workers,
+            _ => return self.next_with(|s, data, eof| s.boundary(data, eof)),
+        };
+        self.next_with(|s, data, eof| {
+            // A mapped input's window is the rest of it.
+            let share = (data.len() / (2 * workers)).max(MIN_TAIL_CHUNK);
+            if eof && share < s.chunk_bytes() && share < data.len() {
+                // Records are cut within the share as they would be at the
+                // end of a window that long; a record longer than it is cut
+                // at the full size instead.
+                match s.boundary(&data[..share], false) {
+                    Boundary::TooLarge { .. } => {}
+                    b => return b,
+                }
+            }
+            s.boundary(data, eof)
+        })
     }
 
     fn next_with(&mut self, cut: impl Fn(&Splitter, &[u8], bool) -> Boundary) -> Result<Option<Chunk>> {
@@ -237,8 +273,13 @@ impl Chunker {
         if window.is_empty() && eof && !matches!(self.splitter, Splitter::JsonArray(_)) {
             return Ok(None);
         }
+        let mut lines = None;
         let n = match cut(&self.splitter, window, eof) {
             Boundary::Cut(n) => n,
+            Boundary::Counted { end, lines: l } => {
+                lines = Some(l);
+                end
+            }
             Boundary::Last(n) => {
                 self.ended = true;
                 n
@@ -266,7 +307,7 @@ impl Chunker {
         let chunk = Chunk { seq: self.seq, offset: self.offset, line: self.line, data, map };
         self.seq += 1;
         self.offset += chunk.data.len() as u64;
-        self.line += bytecount::count(&chunk.data, b'\n') as u64;
+        self.line += lines.unwrap_or_else(|| bytecount::count(&chunk.data, b'\n') as u64);
         Ok(Some(chunk))
     }
 
@@ -517,5 +558,90 @@ mod tests {
         let err = chunks(Source::from_bytes("m", text.as_bytes().to_vec()), 8, true).unwrap_err();
         assert_eq!(err.kind(), &ErrorKind::UnterminatedQuote);
         assert_eq!(err.location().unwrap().line, 2);
+    }
+}
+
+#[cfg(test)]
+mod taper_tests {
+    use super::*;
+    use crate::spec::CsvOptions;
+
+    /// Each chunk's (offset, line, length), checking that the chunks
+    /// tile the input and that each one's line number counts the line
+    /// feeds before it.
+    fn cut(text: &[u8], skip: usize, splitter: Splitter, workers: usize) -> Vec<(u64, u64, usize)> {
+        let mut c = Chunker::new(Source::from_bytes("m", text.to_vec()), splitter).taper_for(workers);
+        let mut out = Vec::new();
+        let mut joined = Vec::new();
+        while let Some(ch) = c.next().unwrap() {
+            let before = skip + joined.len();
+            assert_eq!(ch.offset as usize, before);
+            assert_eq!(ch.line, 1 + bytecount::count(&text[..before], b'\n') as u64);
+            joined.extend_from_slice(&ch.data);
+            out.push((ch.offset, ch.line, ch.data.len()));
+        }
+        assert_eq!(&joined[..], &text[skip..skip + joined.len()]);
+        out
+    }
+
+    fn csv_text() -> Vec<u8> {
+        let mut text = Vec::new();
+        for i in 0..200_000 {
+            text.extend_from_slice(format!("{i},\"a note, with\n\"\"a line\"\" break\",x\n").as_bytes());
+        }
+        text
+    }
+
+    #[test]
+    fn the_tail_is_cut_smaller_for_several_workers() {
+        let text = csv_text();
+        let chunk = 1 << 20;
+        let splitter = || Splitter::from(CsvSplitter::new(&CsvOptions::default(), chunk));
+        let one = cut(&text, 0, splitter(), 1);
+        let two = cut(&text, 0, splitter(), 2);
+        assert_eq!(one.iter().map(|c| c.2).sum::<usize>(), text.len());
+        assert_eq!(two.iter().map(|c| c.2).sum::<usize>(), text.len());
+        // One worker: every chunk but the last is (nearly) full.
+        assert!(one[..one.len() - 1].iter().all(|c| c.2 > chunk - 100));
+        // Two: the same start, then shrinking chunks down to the floor.
+        assert!(two.len() > one.len());
+        assert!(two.iter().all(|c| c.2 <= chunk));
+        let last_full = two.iter().rposition(|c| c.2 > chunk - 100).unwrap();
+        let tail: Vec<usize> = two[last_full + 1..].iter().map(|c| c.2).collect();
+        assert!(tail.windows(2).all(|w| w[1] <= w[0] + 100), "{tail:?}");
+        assert!(tail[tail.len() - 2] < MIN_TAIL_CHUNK + 100, "{tail:?}");
+        // What remains after the full chunks is under two per worker.
+        let rest: usize = tail.iter().sum();
+        assert!(rest < 4 * chunk, "{rest}");
+    }
+
+    #[test]
+    fn a_record_longer_than_the_tail_share_is_cut_whole() {
+        let mut text = csv_text();
+        let long = format!("1,\"{}\",x\n", "y".repeat(900 << 10));
+        let at = text.len() - 200_000;
+        let at = at + text[at..].iter().position(|&b| b == b'\n').unwrap() + 1;
+        let at = at + text[at..].iter().position(|&b| b == b'\n').unwrap() + 1; // past the quoted break
+        text.splice(at..at, long.bytes());
+        let chunks = cut(&text, 0, CsvSplitter::new(&CsvOptions::default(), 1 << 20).into(), 2);
+        assert!(chunks.iter().any(|c| c.2 > 900 << 10));
+    }
+
+    #[test]
+    fn json_lines_and_arrays_taper_too() {
+        let mut lines = Vec::new();
+        for i in 0..60_000 {
+            lines.extend_from_slice(format!("{{\"id\": {i}, \"note\": \"text, more text\"}}\n").as_bytes());
+        }
+        let chunks = cut(&lines, 0, Splitter::Lines { chunk_bytes: 1 << 20 }, 4);
+        assert!(chunks.iter().filter(|c| c.2 < 1 << 19).count() > 2);
+        let mut array = b"[".to_vec();
+        for i in 0..60_000 {
+            array.extend_from_slice(format!("{{\"id\": {i}, \"note\": \"text ] more\"}},\n").as_bytes());
+        }
+        array.extend_from_slice(b"{}]\n");
+        let chunks = cut(&array, 1, Splitter::JsonArray(JsonArraySplitter::new(1 << 20)), 4);
+        assert!(chunks.iter().filter(|c| c.2 < 1 << 19).count() > 2);
+        assert_eq!(chunks.iter().map(|c| c.2).sum::<usize>(), array.len() - 1 - 1, "all but `[` and the last LF");
     }
 }
