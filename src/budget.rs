@@ -56,28 +56,30 @@ pub const MAX_OPEN_FILES: u64 = 512;
 /// The Lambda environment variable holding the function's memory size in MB.
 pub const LAMBDA_MEMORY_ENV: &str = "AWS_LAMBDA_FUNCTION_MEMORY_SIZE";
 
-/// The system allocator serves allocations up to this size from its heap,
-/// and keeps up to this much free memory at the heap's top (bytes): a
-/// chunk's buffers, at the largest chunk. Measured on the 200 MB memory
-/// tests, it adds 0 to 5 MB to the peak; 32 MiB added up to 20.
-pub const ALLOCATOR_KEEP_BYTES: i32 = MAX_CHUNK_BYTES as i32;
-
-/// Tunes the system allocator for the pipeline: each chunk allocates and
-/// frees buffers of a few MiB (builders, pages). By default glibc serves
-/// those from fresh mappings or trims them back to the OS, and the kernel
-/// zeroes and faults the same pages in again for the next chunk; measured
-/// on the orders data, that was 5% of the run and half its system time.
-/// Kept, they are reused, and the peak stays what the chunks in flight
-/// need. Call it once, at the start of the process; elsewhere than Linux
-/// with glibc it does nothing.
-pub fn tune_allocator() {
+/// Tunes the system allocator for a pipeline with `plan`: each chunk
+/// allocates and frees buffers of a few MiB (builders, pages). By default
+/// glibc serves those from fresh mappings or trims them back to the OS, and
+/// the kernel zeroes and faults the same pages in again for the next chunk;
+/// measured on the orders data, that was 5% of the run and half its system
+/// time. Kept, they are reused.
+///
+/// Each thread's arena may keep this much free, so it is the plan's chunk
+/// size (up to [`MAX_CHUNK_BYTES`]): what one chunk's buffers need, and a
+/// slack that shrinks as threads are added, inside the budget's headroom.
+/// A fixed 8 MiB kept by each of 16 threads' arenas took a 128 MB budget to
+/// 158 MB. The setting is process-wide: the last pipeline started sets it.
+/// Elsewhere than Linux with glibc it does nothing.
+pub fn tune_allocator(plan: &Plan) {
+    let keep = plan.chunk_bytes.clamp(MIN_CHUNK_BYTES, MAX_CHUNK_BYTES) as i32;
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     // SAFETY: mallopt only sets two of the allocator's parameters; it takes
     // the allocator's own lock and has no other precondition.
     unsafe {
-        libc::mallopt(libc::M_MMAP_THRESHOLD, ALLOCATOR_KEEP_BYTES);
-        libc::mallopt(libc::M_TRIM_THRESHOLD, ALLOCATOR_KEEP_BYTES);
+        libc::mallopt(libc::M_MMAP_THRESHOLD, keep);
+        libc::mallopt(libc::M_TRIM_THRESHOLD, keep);
     }
+    #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+    let _ = keep;
 }
 
 /// The inputs to a plan: a memory size and optional overrides.

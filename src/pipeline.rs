@@ -220,6 +220,7 @@ impl Pipeline {
         target: std::result::Result<&Path, usize>,
         started: Instant,
     ) -> Result<(Report, Vec<Reject>)> {
+        crate::budget::tune_allocator(&self.plan);
         let output = target.ok();
         let name = source.name().to_string();
         // The schema's constraints, when it has any.

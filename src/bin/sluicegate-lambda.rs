@@ -17,7 +17,6 @@ use sluicegate::lambda::Handler;
 
 fn main() -> Result<(), Error> {
     let started = Instant::now();
-    sluicegate::budget::tune_allocator();
     logs();
     let handler = Arc::new(Handler::from_env()?);
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build()?;

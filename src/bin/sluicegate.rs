@@ -711,7 +711,6 @@ impl ProgressBar {
 }
 
 fn main() -> ExitCode {
-    sluicegate::budget::tune_allocator();
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Convert(args) => convert(*args),

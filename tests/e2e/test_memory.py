@@ -68,7 +68,10 @@ def run_measured(cmd: list[str], stdin_path=None, workdir=None) -> tuple[int, in
     return result["code"], result["maxrss_kb"] * 1024, err_path.read_text()
 
 
-@pytest.mark.parametrize("how", ["file_default_threads", "file_2_threads", "stdin_default_threads", "zstd_2_threads"])
+# 16 threads on a 128 MB budget: more threads than cores, each holding a
+# chunk and an allocator arena at once.
+@pytest.mark.parametrize("how", ["file_default_threads", "file_2_threads", "file_16_threads", "stdin_default_threads",
+                                 "zstd_2_threads"])
 def test_200mb_under_128mb(big_csv, how, tmp_path, request):
     path, schema, rows, block = big_csv
     out = tmp_path / "out.parquet"
@@ -78,8 +81,9 @@ def test_200mb_under_128mb(big_csv, how, tmp_path, request):
         src = str(request.getfixturevalue("big_zst"))
     cmd = [str(BIN), "convert", src, "--schema", str(schema), "-o", str(out), "--memory", str(BUDGET_MB),
            "--report", str(report), "--quiet"]
-    if how.endswith("2_threads"):
-        cmd += ["--threads", "2"]
+    threads = how.split("_")[1]
+    if threads.isdigit():
+        cmd += ["--threads", threads]
     code, peak, stderr = run_measured(cmd, stdin_path=path if src == "-" else None, workdir=tmp_path)
     assert code == 0, stderr
     assert peak < BUDGET_BYTES, f"peak RSS {peak / 2**20:.1f} MiB over the {BUDGET_MB} MB budget"
