@@ -9,7 +9,7 @@
 //! fallback.
 
 use std::collections::HashMap;
-use std::hash::Hash;
+use std::hash::{BuildHasher, Hash};
 use std::sync::{Arc, Mutex};
 
 use arrow_array::cast::AsArray;
@@ -173,18 +173,31 @@ fn decimal_width(precision: u8) -> usize {
     }
 }
 
-/// Distinct values and values seen.
-fn count_distinct<T: Hash + Eq>(values: impl Iterator<Item = T>) -> (usize, usize) {
-    // A fast hash: the sample is taken for every row group, and SipHash
-    // made it cost as much as a row group's setup.
-    let mut seen = foldhash::HashSet::with_capacity_and_hasher(DICTIONARY_SAMPLE, Default::default());
+/// Distinct values among `values` (estimated) and values seen.
+///
+/// Linear counting: each value's hash sets one bit of a [`SKETCH_BITS`]-bit
+/// map, and the share of bits left clear gives the distinct count. For the
+/// 4,096 values sampled, its error is about 0.3%, and it costs a hash and a
+/// bit per value, where a hash set cost a probe, a compare and a growing
+/// table for each of the sample's values in every column of every chunk.
+fn count_distinct<T: Hash>(values: impl Iterator<Item = T>) -> (usize, usize) {
+    let mut bits = [0u64; SKETCH_BITS / 64];
+    // A fixed seed: the same input gets the same encodings on every run.
+    let state = foldhash::fast::FixedState::with_seed(0);
     let mut n = 0;
     for v in values {
-        seen.insert(v);
+        let slot = (state.hash_one(v) >> (64 - SKETCH_BITS.trailing_zeros())) as usize;
+        bits[slot / 64] |= 1 << (slot % 64);
         n += 1;
     }
-    (seen.len(), n)
+    let set: usize = bits.iter().map(|w| w.count_ones() as usize).sum();
+    let (m, clear) = (SKETCH_BITS as f64, (SKETCH_BITS - set) as f64);
+    let distinct = (m * (m / clear).ln()).round() as usize;
+    (distinct.min(n), n)
 }
+
+/// Bits of the distinct-count sketch: 16 times the sample, 8 KiB.
+const SKETCH_BITS: usize = 1 << 16;
 
 /// Whether a dictionary over the sample (its distinct values once, then a
 /// bit-packed index per value) would take at most
@@ -293,5 +306,18 @@ mod tests {
         // Wider values make the same share of repeats pay.
         assert!(!dictionary_pays(3000, 4096, 4));
         assert!(dictionary_pays(3000, 4096, 64));
+    }
+
+    #[test]
+    fn distinct_counts_are_close() {
+        for distinct in [1usize, 20, 365, 1000, 2500, 4096] {
+            let (got, n) = count_distinct((0..4096u64).map(|i| (i % distinct as u64) * 7919));
+            assert_eq!(n, 4096);
+            let err = got.abs_diff(distinct) as f64 / distinct as f64;
+            assert!(err < 0.02, "{got} for {distinct}");
+        }
+        assert_eq!(count_distinct(std::iter::empty::<u64>()), (0, 0));
+        let words = ["a", "b", "a", "c"];
+        assert_eq!(count_distinct(words.iter()), (3, 4));
     }
 }
