@@ -134,13 +134,11 @@ fn worth_a_dictionary(array: &dyn Array) -> bool {
     match array.data_type() {
         DataType::Boolean => true,
         DataType::Utf8 => {
-            let a = array.as_string::<i32>();
-            let (distinct, sampled) = count_distinct(a.iter().flatten().take(DICTIONARY_SAMPLE));
             // A plain value is its bytes and a 4-byte length.
-            let offsets = a.value_offsets();
-            let rows = sampled.min(a.len());
-            let bytes = (offsets[rows] - offsets[0]) as usize;
-            dictionary_pays(distinct, sampled, 4 + bytes / rows.max(1))
+            let mut bytes = 0;
+            let values = array.as_string::<i32>().iter().flatten().take(DICTIONARY_SAMPLE);
+            let (distinct, sampled) = count_distinct(values.inspect(|v| bytes += v.len()));
+            dictionary_pays(distinct, sampled, 4 + bytes / sampled.max(1))
         }
         // Widths are Parquet's physical ones: small integers are INT32.
         DataType::Int8 => prim::<Int8Type>(array, 4),
@@ -196,8 +194,10 @@ fn count_distinct<T: Hash>(values: impl Iterator<Item = T>) -> (usize, usize) {
     (distinct.min(n), n)
 }
 
-/// Bits of the distinct-count sketch: 16 times the sample, 8 KiB.
-const SKETCH_BITS: usize = 1 << 16;
+/// Bits of the distinct-count sketch: 16 times the sample, 8 KiB. A power
+/// of two, so that a hash's top bits pick the bit.
+const SKETCH_BITS: usize = 16 * DICTIONARY_SAMPLE;
+const _: () = assert!(SKETCH_BITS.is_power_of_two());
 
 /// Whether a dictionary over the sample (its distinct values once, then a
 /// bit-packed index per value) would take at most
