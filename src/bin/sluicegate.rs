@@ -271,6 +271,10 @@ struct ParquetArgs {
     /// Turn dictionary encoding off.
     #[arg(long)]
     no_dictionary: bool,
+    /// Turn delta encoding of integer, date and timestamp columns off (for
+    /// readers without DELTA_BINARY_PACKED).
+    #[arg(long)]
+    no_delta: bool,
     /// Turn column statistics off.
     #[arg(long)]
     no_statistics: bool,
@@ -367,6 +371,7 @@ fn convert(args: ConvertArgs) -> anyhow::Result<()> {
         spec.output.compression = c.parse::<Compression>()?;
     }
     spec.output.dictionary &= !args.parquet.no_dictionary;
+    spec.output.delta &= !args.parquet.no_delta;
     spec.output.statistics &= !args.parquet.no_statistics;
     if let Some(policy) = &args.errors.on_error {
         spec.on_error = policy.parse()?;

@@ -1,12 +1,18 @@
 //! `RecordBatch` to encoded Parquet column chunks, in the worker, so that the
 //! single ordered writer only appends bytes.
 //!
-//! Dictionary encoding is decided per column and per chunk from a sample:
-//! a column whose first values repeat too little for a dictionary to make
-//! it smaller (ids, e-mails, most order numbers) is written plain, since
-//! building a dictionary for it costs a hash per value and saves nothing.
-//! Every other column keeps parquet's dictionary with its own size
-//! fallback.
+//! Each column's encoding is decided per chunk from a sample of its first
+//! values, as the one that makes them smallest:
+//! - a dictionary, where values repeat (categories, prices, dates);
+//! - delta (DELTA_BINARY_PACKED), for integers, dates, timestamps and
+//!   small decimals whose neighbours are close (sequence numbers, ids in a
+//!   range, event times): each value becomes its difference from the last,
+//!   bit-packed, 32 at a time, at the width the largest one needs;
+//! - plain otherwise (e-mails, random floats), since building a dictionary
+//!   costs a hash per value and saves nothing.
+//!
+//! A dictionary keeps parquet's own fallback to plain when it grows past
+//! its page size limit.
 
 use std::collections::HashMap;
 use std::hash::{BuildHasher, Hash};
@@ -22,7 +28,7 @@ use arrow_array::{Array, ArrowPrimitiveType, RecordBatch};
 use arrow_schema::{DataType, SchemaRef, TimeUnit};
 use parquet::arrow::arrow_writer::{compute_leaves, ArrowColumnChunk, ArrowRowGroupWriterFactory};
 use parquet::arrow::ArrowSchemaConverter;
-use parquet::basic::{Compression as PqCompression, GzipLevel, ZstdLevel};
+use parquet::basic::{Compression as PqCompression, Encoding, GzipLevel, ZstdLevel};
 use parquet::file::properties::{EnabledStatistics, WriterProperties, WriterPropertiesBuilder, WriterVersion};
 use parquet::file::writer::SerializedFileWriter;
 use parquet::schema::types::ColumnPath;
@@ -32,9 +38,9 @@ use crate::spec::{Compression, ParquetOptions};
 
 /// Values sampled per column and chunk to decide on dictionary encoding.
 const DICTIONARY_SAMPLE: usize = 4096;
-/// A column is dictionary-encoded when a dictionary over its sample takes
-/// at most this share of the plain bytes (percent).
-const DICTIONARY_MAX_SIZE_PERCENT: usize = 90;
+/// A column leaves plain encoding only for one that takes at most this
+/// share of the plain bytes over its sample (percent).
+const MAX_SIZE_PERCENT: usize = 90;
 
 /// One row group, encoded and ready to append.
 pub struct EncodedRowGroup {
@@ -47,8 +53,24 @@ pub struct Encoder {
     schema: SchemaRef,
     options: ParquetOptions,
     row_group_rows: usize,
-    /// Column writer factories by dictionary choice (bit `i`: column `i` uses one).
-    factories: Mutex<HashMap<u64, Arc<ArrowRowGroupWriterFactory>>>,
+    /// Column writer factories by encoding choice.
+    factories: Mutex<HashMap<Choices, Arc<ArrowRowGroupWriterFactory>>>,
+}
+
+/// How a column is encoded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Choice {
+    Dictionary,
+    Delta,
+    Plain,
+}
+
+/// The encodings of a chunk's columns: bit `i` of a mask is column `i`
+/// (columns past the 64th keep the default, a dictionary when enabled).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+struct Choices {
+    dictionary: u64,
+    delta: u64,
 }
 
 impl Encoder {
@@ -70,7 +92,7 @@ impl Encoder {
     }
 
     fn encode_group(&self, batch: &RecordBatch) -> Result<EncodedRowGroup> {
-        let factory = self.factory(self.dictionary_mask(batch))?;
+        let factory = self.factory(self.choices(batch))?;
         // The row-group index only matters to encryption, which is not used.
         let mut writers = factory.create_column_writers(0).map_err(Error::encode)?;
         let mut leaves = writers.iter_mut();
@@ -84,28 +106,31 @@ impl Encoder {
         Ok(EncodedRowGroup { rows: batch.num_rows(), columns })
     }
 
-    fn dictionary_mask(&self, batch: &RecordBatch) -> u64 {
-        if !self.options.dictionary {
-            return 0;
-        }
-        let mut mask = 0u64;
+    fn choices(&self, batch: &RecordBatch) -> Choices {
+        let mut choices = Choices::default();
         for (i, array) in batch.columns().iter().enumerate().take(64) {
-            if worth_a_dictionary(array.as_ref()) {
-                mask |= 1 << i;
+            match choose(array.as_ref(), &self.options) {
+                Choice::Dictionary => choices.dictionary |= 1 << i,
+                Choice::Delta => choices.delta |= 1 << i,
+                Choice::Plain => {}
             }
         }
-        mask
+        choices
     }
 
-    fn factory(&self, mask: u64) -> Result<Arc<ArrowRowGroupWriterFactory>> {
+    fn factory(&self, choices: Choices) -> Result<Arc<ArrowRowGroupWriterFactory>> {
         let mut cache = self.factories.lock().expect("no panics while the factory cache is held");
-        if let Some(f) = cache.get(&mask) {
+        if let Some(f) = cache.get(&choices) {
             return Ok(Arc::clone(f));
         }
         let mut props = properties_builder(&self.options)?;
         for (i, field) in self.schema.fields().iter().enumerate() {
-            let on = self.options.dictionary && (i >= 64 || mask & (1 << i) != 0);
-            props = props.set_column_dictionary_enabled(ColumnPath::from(field.name().as_str()), on);
+            let path = || ColumnPath::from(field.name().as_str());
+            let on = self.options.dictionary && (i >= 64 || choices.dictionary & (1 << i) != 0);
+            props = props.set_column_dictionary_enabled(path(), on);
+            if i < 64 && choices.delta & (1 << i) != 0 {
+                props = props.set_column_encoding(path(), Encoding::DELTA_BINARY_PACKED);
+            }
         }
         // Column writers take their properties from a file writer; this one
         // writes nowhere and only lends them. Its chunks are appended to the
@@ -115,49 +140,102 @@ impl Encoder {
             SerializedFileWriter::new(std::io::sink(), parquet_schema.root_schema_ptr(), Arc::new(props.build()))
                 .map_err(Error::encode)?;
         let factory = Arc::new(ArrowRowGroupWriterFactory::new(&lender, Arc::clone(&self.schema)));
-        cache.insert(mask, Arc::clone(&factory));
+        cache.insert(choices, Arc::clone(&factory));
         Ok(factory)
     }
 }
 
-/// Whether a dictionary would make the column smaller, judged on its first
-/// values.
-fn worth_a_dictionary(array: &dyn Array) -> bool {
-    fn prim<T: ArrowPrimitiveType>(a: &dyn Array, width: usize) -> bool
+/// The encoding that makes the column's first values smallest (see the
+/// module's introduction), among those the options allow.
+fn choose(array: &dyn Array, options: &ParquetOptions) -> Choice {
+    /// A column of values that Parquet stores as INT32 or INT64, as the
+    /// 64-bit integers its delta encoding works on.
+    fn int<T: ArrowPrimitiveType>(a: &dyn Array, width: usize, options: &ParquetOptions) -> Choice
+    where
+        T::Native: Stored,
+    {
+        let sample = sample_of::<T>(a);
+        // The values as stored are as distinct as the values.
+        let values = sample.iter().map(|v| v.stored());
+        let dictionary = options.dictionary.then(|| {
+            let (distinct, sampled) = count_distinct(values.clone());
+            dictionary_bytes(distinct, sampled, width)
+        });
+        let delta = options.delta.then(|| delta_bytes(values));
+        smallest(sample.len() * width, dictionary, delta)
+    }
+    fn other<T: ArrowPrimitiveType>(a: &dyn Array, width: usize, options: &ParquetOptions) -> Choice
     where
         T::Native: ToBits,
     {
-        let a = a.as_primitive::<T>();
-        let (distinct, sampled) = count_distinct(a.iter().flatten().take(DICTIONARY_SAMPLE).map(ToBits::to_bits));
-        dictionary_pays(distinct, sampled, width)
+        if !options.dictionary {
+            return Choice::Plain;
+        }
+        let sample = sample_of::<T>(a);
+        let (distinct, sampled) = count_distinct(sample.iter().map(|v| v.to_bits()));
+        smallest(sampled * width, Some(dictionary_bytes(distinct, sampled, width)), None)
     }
     match array.data_type() {
-        DataType::Boolean => true,
-        DataType::Utf8 => {
+        DataType::Boolean if options.dictionary => Choice::Dictionary,
+        DataType::Utf8 if options.dictionary => {
             // A plain value is its bytes and a 4-byte length.
             let mut bytes = 0;
             let values = array.as_string::<i32>().iter().flatten().take(DICTIONARY_SAMPLE);
             let (distinct, sampled) = count_distinct(values.inspect(|v| bytes += v.len()));
-            dictionary_pays(distinct, sampled, 4 + bytes / sampled.max(1))
+            let width = 4 + bytes / sampled.max(1);
+            smallest(sampled * width, Some(dictionary_bytes(distinct, sampled, width)), None)
         }
         // Widths are Parquet's physical ones: small integers are INT32.
-        DataType::Int8 => prim::<Int8Type>(array, 4),
-        DataType::Int16 => prim::<Int16Type>(array, 4),
-        DataType::Int32 => prim::<Int32Type>(array, 4),
-        DataType::Int64 => prim::<Int64Type>(array, 8),
-        DataType::UInt8 => prim::<UInt8Type>(array, 4),
-        DataType::UInt16 => prim::<UInt16Type>(array, 4),
-        DataType::UInt32 => prim::<UInt32Type>(array, 4),
-        DataType::UInt64 => prim::<UInt64Type>(array, 8),
-        DataType::Float32 => prim::<Float32Type>(array, 4),
-        DataType::Float64 => prim::<Float64Type>(array, 8),
-        DataType::Date32 => prim::<Date32Type>(array, 4),
-        DataType::Decimal128(p, _) => prim::<Decimal128Type>(array, decimal_width(*p)),
-        DataType::Timestamp(TimeUnit::Second, _) => prim::<TimestampSecondType>(array, 8),
-        DataType::Timestamp(TimeUnit::Millisecond, _) => prim::<TimestampMillisecondType>(array, 8),
-        DataType::Timestamp(TimeUnit::Microsecond, _) => prim::<TimestampMicrosecondType>(array, 8),
-        DataType::Timestamp(TimeUnit::Nanosecond, _) => prim::<TimestampNanosecondType>(array, 8),
-        _ => true,
+        DataType::Int8 => int::<Int8Type>(array, 4, options),
+        DataType::Int16 => int::<Int16Type>(array, 4, options),
+        DataType::Int32 => int::<Int32Type>(array, 4, options),
+        DataType::Int64 => int::<Int64Type>(array, 8, options),
+        DataType::UInt8 => int::<UInt8Type>(array, 4, options),
+        DataType::UInt16 => int::<UInt16Type>(array, 4, options),
+        DataType::UInt32 => int::<UInt32Type>(array, 4, options),
+        DataType::UInt64 => int::<UInt64Type>(array, 8, options),
+        DataType::Date32 => int::<Date32Type>(array, 4, options),
+        DataType::Decimal128(p, _) if *p <= 18 => int::<Decimal128Type>(array, decimal_width(*p), options),
+        DataType::Decimal128(p, _) => other::<Decimal128Type>(array, decimal_width(*p), options),
+        DataType::Float32 => other::<Float32Type>(array, 4, options),
+        DataType::Float64 => other::<Float64Type>(array, 8, options),
+        DataType::Timestamp(TimeUnit::Second, _) => int::<TimestampSecondType>(array, 8, options),
+        DataType::Timestamp(TimeUnit::Millisecond, _) => int::<TimestampMillisecondType>(array, 8, options),
+        DataType::Timestamp(TimeUnit::Microsecond, _) => int::<TimestampMicrosecondType>(array, 8, options),
+        DataType::Timestamp(TimeUnit::Nanosecond, _) => int::<TimestampNanosecondType>(array, 8, options),
+        _ if options.dictionary => Choice::Dictionary,
+        _ => Choice::Plain,
+    }
+}
+
+/// The first non-null values of a primitive column, up to the sample's size.
+fn sample_of<T: ArrowPrimitiveType>(a: &dyn Array) -> std::borrow::Cow<'_, [T::Native]> {
+    let a = a.as_primitive::<T>();
+    if a.null_count() == 0 {
+        return std::borrow::Cow::Borrowed(&a.values()[..a.len().min(DICTIONARY_SAMPLE)]);
+    }
+    std::borrow::Cow::Owned(a.iter().flatten().take(DICTIONARY_SAMPLE).collect())
+}
+
+/// The choice among plain (`plain` bytes over the sample) and the other
+/// encodings' estimates over it: the smallest, where it takes at most
+/// [`MAX_SIZE_PERCENT`] of plain (and delta that share of a dictionary). A column repeats at least as much over a
+/// whole chunk as over its first values, so the sample errs towards plain.
+/// An empty sample (no values, or all null) costs nothing either way and
+/// keeps a dictionary where one is allowed.
+fn smallest(plain: usize, dictionary: Option<usize>, delta: Option<usize>) -> Choice {
+    if plain == 0 {
+        return if dictionary.is_some() { Choice::Dictionary } else { Choice::Plain };
+    }
+    // `bytes` is at most the share of `than` that makes a change worth it.
+    let beats = |bytes: usize, than: usize| bytes * 100 <= than * MAX_SIZE_PERCENT;
+    match (dictionary.filter(|&b| beats(b, plain)), delta.filter(|&b| beats(b, plain))) {
+        // The sample overstates a dictionary, which a whole chunk shares
+        // among more values: delta must beat it by as much.
+        (Some(d), Some(e)) if beats(e, d) => Choice::Delta,
+        (Some(_), _) => Choice::Dictionary,
+        (None, Some(_)) => Choice::Delta,
+        (None, None) => Choice::Plain,
     }
 }
 
@@ -199,32 +277,94 @@ fn count_distinct<T: Hash>(values: impl Iterator<Item = T>) -> (usize, usize) {
 const SKETCH_BITS: usize = 16 * DICTIONARY_SAMPLE;
 const _: () = assert!(SKETCH_BITS.is_power_of_two());
 
-/// Whether a dictionary over the sample (its distinct values once, then a
-/// bit-packed index per value) would take at most
-/// [`DICTIONARY_MAX_SIZE_PERCENT`] of the plain values' bytes. A column
-/// repeats at least as much over a whole chunk as over its first values,
-/// so the sample errs towards plain. Building a dictionary costs a hash per
-/// value, and one that saves nothing (an id column where most values are
-/// new) is slower to write and larger to read.
-fn dictionary_pays(distinct: usize, sampled: usize, width: usize) -> bool {
-    if sampled == 0 {
-        return true;
-    }
+/// The bytes of a dictionary over a sample of `sampled` values with
+/// `distinct` distinct ones of `width` bytes: the values once, then a
+/// bit-packed index per value. Building one costs a hash per value, and
+/// one that saves nothing (an id column where most values are new) is
+/// slower to write and larger to read.
+fn dictionary_bytes(distinct: usize, sampled: usize, width: usize) -> usize {
     let index_bits = (usize::BITS - distinct.leading_zeros()) as usize;
-    let dictionary = distinct * width + (sampled * index_bits).div_ceil(8);
-    dictionary * 100 <= sampled * width * DICTIONARY_MAX_SIZE_PERCENT
+    distinct * width + (sampled * index_bits).div_ceil(8)
 }
 
-/// A hashable image of a value (floats by their bits).
+/// Values per block of Parquet's delta encoding, and per miniblock.
+const DELTA_BLOCK: usize = 128;
+const DELTA_MINIBLOCK: usize = 32;
+
+/// The bytes DELTA_BINARY_PACKED takes for `values`: per block of 128
+/// differences between neighbours, the smallest difference (a varint) and
+/// four bit widths, then each miniblock of 32 differences above that
+/// smallest at the width its largest needs.
+fn delta_bytes(values: impl Iterator<Item = i64>) -> usize {
+    fn block(deltas: &[i64]) -> usize {
+        let min = deltas.iter().copied().min().unwrap_or(0);
+        let header = 10 + DELTA_BLOCK / DELTA_MINIBLOCK;
+        let packed: usize = deltas
+            .chunks(DELTA_MINIBLOCK)
+            .map(|mini| {
+                let top = mini.iter().map(|d| d.wrapping_sub(min) as u64).max().unwrap_or(0);
+                DELTA_MINIBLOCK * (u64::BITS - top.leading_zeros()) as usize / 8
+            })
+            .sum();
+        header + packed
+    }
+    let mut deltas = [0i64; DELTA_BLOCK];
+    let (mut len, mut bytes, mut last) = (0, 0, None::<i64>);
+    for v in values {
+        if let Some(prev) = last {
+            deltas[len] = v.wrapping_sub(prev);
+            len += 1;
+            if len == DELTA_BLOCK {
+                bytes += block(&deltas);
+                len = 0;
+            }
+        }
+        last = Some(v);
+    }
+    if len > 0 {
+        bytes += block(&deltas[..len]);
+    }
+    // The first value is written whole, in the header.
+    bytes + 10
+}
+
+/// The 64-bit integer that Parquet's delta encoding sees for a value: the
+/// value as stored (unsigned 32-bit values are INT32's bits), widened.
+trait Stored: Copy {
+    fn stored(self) -> i64;
+}
+
+macro_rules! stored_as_cast {
+    ($($t:ty),*) => {$(impl Stored for $t { fn stored(self) -> i64 { self as i64 } })*};
+}
+stored_as_cast!(i8, i16, i32, i64, u8, u16, u64);
+
+impl Stored for u32 {
+    fn stored(self) -> i64 {
+        self as i32 as i64
+    }
+}
+
+impl Stored for i128 {
+    /// A decimal of at most 18 digits, stored as INT32 or INT64.
+    fn stored(self) -> i64 {
+        self as i64
+    }
+}
+
+/// A hashable image of a value that delta encoding does not take (floats
+/// by their bits, wide decimals as they are).
 trait ToBits: Copy {
     type Bits: Hash + Eq;
     fn to_bits(self) -> Self::Bits;
 }
 
-macro_rules! to_bits_identity {
-    ($($t:ty),*) => {$(impl ToBits for $t { type Bits = $t; fn to_bits(self) -> $t { self } })*};
+impl ToBits for i128 {
+    type Bits = i128;
+    fn to_bits(self) -> i128 {
+        self
+    }
 }
-to_bits_identity!(i8, i16, i32, i64, i128, u8, u16, u32, u64);
 
 impl ToBits for f32 {
     type Bits = u32;
@@ -272,40 +412,81 @@ fn properties_builder(options: &ParquetOptions) -> Result<WriterPropertiesBuilde
 #[cfg(test)]
 mod tests {
     use super::*;
-    use arrow_array::{Int64Array, StringArray};
+    use arrow_array::{Float64Array, Int64Array, StringArray};
 
-    #[test]
-    fn dictionary_follows_the_size_it_would_save() {
-        // Every value new: plain.
-        let ids = Int64Array::from_iter_values(0..10_000);
-        assert!(!worth_a_dictionary(&ids));
-        // About 86% new, as order numbers with a few events each: a
-        // dictionary of 8-byte values plus 12-bit indexes is larger.
-        let orders = Int64Array::from_iter_values((0..10_000i64).map(|i| i - i / 7));
-        assert!(!worth_a_dictionary(&orders));
-        // Half the values repeat: the dictionary saves a third.
-        let prices = Int64Array::from_iter_values((0..10_000i64).map(|i| i / 2));
-        assert!(worth_a_dictionary(&prices));
-        // Twenty categories.
-        let categories = StringArray::from_iter_values((0..10_000).map(|i| format!("category-{}", i % 20)));
-        assert!(worth_a_dictionary(&categories));
-        // Distinct e-mails: plain.
-        let emails = StringArray::from_iter_values((0..10_000).map(|i| format!("user.{i}@mail.example.org")));
-        assert!(!worth_a_dictionary(&emails));
-        // Nothing but nulls costs nothing either way.
-        let nulls = Int64Array::from(vec![None::<i64>; 100]);
-        assert!(worth_a_dictionary(&nulls));
+    fn choice(array: &dyn Array) -> Choice {
+        choose(array, &ParquetOptions::default())
     }
 
     #[test]
-    fn dictionary_size_arithmetic() {
+    fn encoding_follows_the_size_it_would_save() {
+        use Choice::*;
+        let ints = |f: fn(i64) -> i64| Int64Array::from_iter_values((0..10_000i64).map(f));
+        // Every value new and in sequence: delta (a bit or two per value).
+        assert_eq!(choice(&ints(|i| i)), Delta);
+        // About 86% new, as order numbers with a few events each, in
+        // order: delta, where a dictionary of 8-byte values plus 12-bit
+        // indexes would be larger than plain.
+        assert_eq!(choice(&ints(|i| 10_000_000_000 + i - i / 7)), Delta);
+        // Ids spread over the whole range in no order: plain.
+        fn scatter(i: i64) -> i64 {
+            let mut x = (i as u64).wrapping_add(0x9E37_79B9_7F4A_7C15);
+            x = (x ^ (x >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+            x = (x ^ (x >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+            (x ^ (x >> 31)) as i64
+        }
+        assert_eq!(choice(&ints(scatter)), Plain);
+        // Ids in a range of a few million in no order: delta still packs
+        // each into about 23 bits.
+        assert_eq!(choice(&ints(|i| 4_000_000 + scatter(i).rem_euclid(5_000_000))), Delta);
+        // Half the values repeat, in no order, over a wide range: a dictionary.
+        assert_eq!(choice(&ints(|i| ((i / 2) * 7919 % 5003) << 40)), Dictionary);
+        // A handful of values: a dictionary, whose indexes are narrower than any delta.
+        assert_eq!(choice(&ints(|i| (i * 7) % 5)), Dictionary);
+        // Twenty categories.
+        let categories = StringArray::from_iter_values((0..10_000).map(|i| format!("category-{}", i % 20)));
+        assert_eq!(choice(&categories), Dictionary);
+        // Distinct e-mails: plain.
+        let emails = StringArray::from_iter_values((0..10_000).map(|i| format!("user.{i}@mail.example.org")));
+        assert_eq!(choice(&emails), Plain);
+        // Nothing but nulls costs nothing either way.
+        assert_eq!(choice(&Int64Array::from(vec![None::<i64>; 100])), Dictionary);
+        // Floats never take delta.
+        assert_eq!(choice(&Float64Array::from_iter_values((0..10_000).map(|i| i as f64 * 1.5))), Plain);
+    }
+
+    #[test]
+    fn options_limit_the_choice() {
+        let seq = Int64Array::from_iter_values(0..10_000i64);
+        let few = Int64Array::from_iter_values((0..10_000i64).map(|i| i % 5));
+        let no_delta = ParquetOptions { delta: false, ..ParquetOptions::default() };
+        assert_eq!(choose(&seq, &no_delta), Choice::Plain);
+        assert_eq!(choose(&few, &no_delta), Choice::Dictionary);
+        let no_dictionary = ParquetOptions { dictionary: false, ..ParquetOptions::default() };
+        assert_eq!(choose(&few, &no_dictionary), Choice::Delta);
+        let neither = ParquetOptions { dictionary: false, delta: false, ..ParquetOptions::default() };
+        assert_eq!(choose(&few, &neither), Choice::Plain);
+        assert_eq!(choose(&StringArray::from(vec!["a"; 100]), &neither), Choice::Plain);
+    }
+
+    #[test]
+    fn size_arithmetic() {
         // 100 distinct 8-byte values among 4,096: 800 + 4,096 * 7 bits.
-        assert!(dictionary_pays(100, 4096, 8));
-        assert!(!dictionary_pays(4096, 4096, 8));
-        assert!(dictionary_pays(0, 0, 8));
-        // Wider values make the same share of repeats pay.
-        assert!(!dictionary_pays(3000, 4096, 4));
-        assert!(dictionary_pays(3000, 4096, 64));
+        assert_eq!(dictionary_bytes(100, 4096, 8), 800 + 3584);
+        assert_eq!(dictionary_bytes(0, 0, 8), 0);
+        // 129 values in steps of 3: one block of 128 equal differences,
+        // which pack to nothing.
+        assert_eq!(delta_bytes((0..129).map(|i| i * 3)), 14 + 10);
+        // Differences of 0 or 1 in turn pack to a bit each.
+        assert_eq!(delta_bytes((0..129).map(|i| i / 2)), 14 + 128 / 8 + 10);
+        // Around the ends of the range the differences wrap, as Parquet's
+        // do: +1 and -1, two bits above the smallest.
+        assert_eq!(delta_bytes([i64::MAX, i64::MIN, i64::MAX].into_iter()), 14 + 32 * 2 / 8 + 10);
+        assert_eq!(smallest(1000, Some(901), None), Choice::Plain);
+        assert_eq!(smallest(1000, Some(900), Some(810)), Choice::Delta);
+        assert_eq!(smallest(1000, Some(500), Some(451)), Choice::Dictionary);
+        assert_eq!(smallest(1000, None, Some(900)), Choice::Delta);
+        assert_eq!(smallest(0, None, Some(0)), Choice::Plain);
     }
 
     #[test]

@@ -123,6 +123,7 @@ impl PipelineFile {
         let output = doc.output.unwrap_or_default();
         spec.output.compression = output.compression(&lines, &mut found).unwrap_or(spec.output.compression);
         spec.output.dictionary = output.dictionary.unwrap_or(true);
+        spec.output.delta = output.delta.unwrap_or(true);
         spec.output.statistics = output.statistics.unwrap_or(true);
         spec.layout = output.layout(&lines, &mut found);
 
@@ -427,6 +428,7 @@ struct StepDoc {
 struct OutputDoc {
     compression: Option<Spanned<String>>,
     dictionary: Option<bool>,
+    delta: Option<bool>,
     statistics: Option<bool>,
     row_group_rows: Option<usize>,
     partition_by: Option<Vec<String>>,
@@ -541,6 +543,7 @@ rename = { country = "cc" }
 
 [output]
 compression = "zstd"
+delta = false
 partition_by = ["cc"]
 max_file_mb = 128
 
@@ -569,6 +572,7 @@ else = true
         assert_eq!(d[0].1.place, Some(Place { line: 16, column: 21 }));
         assert_eq!(p.spec.steps[0].place.unwrap().line, 13);
         assert_eq!(p.spec.output.compression, Compression::Zstd(3));
+        assert!(!p.spec.output.delta && p.spec.output.dictionary);
         assert_eq!(p.spec.layout.partition_by, ["cc"]);
         assert_eq!(p.spec.layout.max_file_bytes, Some(128_000_000));
         assert_eq!(p.spec.on_error, OnError::Fail);

@@ -52,13 +52,17 @@ pub struct ParquetOptions {
     /// Dictionary encoding (falls back to plain per column when the
     /// dictionary grows past 1 MiB). Default on.
     pub dictionary: bool,
+    /// Delta encoding (DELTA_BINARY_PACKED) for integer, date, timestamp
+    /// and small decimal columns whose neighbouring values are close.
+    /// Default on; off for readers that lack it.
+    pub delta: bool,
     /// Min/max/null-count statistics per column chunk and page. Default on.
     pub statistics: bool,
 }
 
 impl Default for ParquetOptions {
     fn default() -> Self {
-        ParquetOptions { compression: Compression::Snappy, dictionary: true, statistics: true }
+        ParquetOptions { compression: Compression::Snappy, dictionary: true, delta: true, statistics: true }
     }
 }
 

@@ -246,6 +246,40 @@ def test_no_dictionary_and_no_statistics(sample, tmp_path):
     assert read_rows(out) == sample_rows()
 
 
+def column_encodings(path):
+    meta = pq.ParquetFile(path).metadata
+    found = {}
+    for g in range(meta.num_row_groups):
+        for c in range(meta.num_columns):
+            col = meta.row_group(g).column(c)
+            found.setdefault(col.path_in_schema, set()).update(col.encodings)
+    return found
+
+
+def test_sequences_are_delta_encoded_and_read_back_by_duckdb(sample, tmp_path):
+    import duckdb
+
+    src, schema = sample
+    out = tmp_path / "out.parquet"
+    assert convert(src, out, schema=schema).returncode == 0
+    encodings = column_encodings(out)
+    assert "DELTA_BINARY_PACKED" in encodings["event_id"], encodings  # 1, 2, ..., 50
+    assert "DELTA_BINARY_PACKED" not in encodings["email"], encodings  # strings never are
+    assert read_rows(out) == sample_rows()
+    got = duckdb.sql(f"SELECT event_id FROM read_parquet('{out}')").fetchall()
+    assert [r[0] for r in got] == [r[0] for r in sample_rows()]
+
+
+def test_no_delta(sample, tmp_path):
+    src, schema = sample
+    out = tmp_path / "out.parquet"
+    run = convert(src, out, schema=schema, args=["--no-delta"])
+    assert run.returncode == 0, run.stderr
+    for column, encodings in column_encodings(out).items():
+        assert not any(e.startswith("DELTA") for e in encodings), (column, encodings)
+    assert read_rows(out) == sample_rows()
+
+
 @pytest.mark.parametrize("threads", [1, 4])
 def test_row_group_rows(sample, tmp_path, threads):
     src, schema = sample
