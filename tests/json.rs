@@ -177,7 +177,7 @@ fn a_value_that_does_not_fit_names_element_and_line() {
 #[test]
 fn broken_array_structure() {
     let cases = [
-        ("[{\"id\": 1} {\"id\": 2}]", "line 1, byte 1, record 0: invalid JSON (missing `,` between array elements): \"{\\\"id\\\": 1} {\\\"id\\\": 2}\""),
+        ("[{\"id\": 1} {\"id\": 2}]", "line 1, byte 1, record 0: invalid JSON (missing `,` after this array element): \"{\\\"id\\\": 1}\""),
         ("[{\"id\": 1},]", "line 1, byte 11, record 1: invalid JSON (a `,` before the array's closing `]` (trailing comma)): \"]\""),
         ("[{\"id\": 1}, ,{\"id\": 2}]", "line 1, byte 12, record 1: invalid JSON (an array element is missing before this `,`): \",\""),
         ("[,]", "line 1, byte 1, record 0: invalid JSON (an array element is missing before this `,`): \",\""),
@@ -197,6 +197,17 @@ fn broken_array_structure() {
         let err = Case::json_array(text, SCHEMA).fails();
         assert_eq!(err, format!("case:{expected}"), "{text:?}");
     }
+}
+
+#[test]
+fn a_missing_comma_reads_the_same_at_any_chunk_size() {
+    // Chunks too small for the two elements together meet it in the
+    // splitter, larger ones in the decoder: the error is the same.
+    let text = "[{\"id\": 1},\n{\"id\": 2} {\"id\": 3},\n{\"id\": 4}]";
+    let err = Case::json_array(text, SCHEMA).fails_at(&[12, 13, 15, 19, 25, 64, 4096]);
+    let expected =
+        "case:line 2, byte 12, record 1: invalid JSON (missing `,` after this array element): \"{\\\"id\\\": 2}\"";
+    assert_eq!(err, expected);
 }
 
 #[test]

@@ -25,7 +25,9 @@ use super::value::parse_decimal_number;
 use super::{ColumnBuilder, Decoded, FieldError, LineCursor, Origin};
 use crate::error::{show_value, Error, ErrorKind, Problem, Reject, Result};
 use crate::spec::{type_name, Column, JsonOptions, OnError, Schema};
-use crate::split::{first_value_end, is_space, leading_space, next_delimiter, Chunk, Delimiter, MISSING_COMMA};
+use crate::split::{
+    first_value, first_value_end, is_space, leading_space, next_delimiter, Chunk, Delimiter, MISSING_COMMA,
+};
 
 /// How records are laid out in the input.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -247,7 +249,11 @@ impl JsonDecoder {
         // goes on past it.
         let broken_array = matches!(&kind, ErrorKind::JsonSyntax(m) if m == MISSING_COMMA);
         if self.on_error == OnError::Fail || broken_array {
-            let at_fault = e_value.as_deref().map_or(shown, str::as_bytes);
+            let at_fault = match e_value.as_deref() {
+                _ if broken_array => first_value(text),
+                Some(v) => v.as_bytes(),
+                None => shown,
+            };
             return Err(Stop::Error(located(chunk, start, record, kind, column, at_fault)));
         }
         let value = |v: Option<String>| show_value(v.as_deref().map_or(shown, str::as_bytes));

@@ -89,8 +89,17 @@ pub fn first_value_end(data: &[u8]) -> Option<usize> {
     Some(data.len()).filter(|_| depth == 0)
 }
 
-/// Two array elements with no comma between them.
-pub(crate) const MISSING_COMMA: &str = "missing `,` between array elements";
+/// Two array elements with no comma between them (the error shows the
+/// first, through its end, whatever the chunk size).
+pub(crate) const MISSING_COMMA: &str = "missing `,` after this array element";
+
+/// The first JSON value of `element`, without the whitespace before it
+/// (all of it when it never ends).
+pub(crate) fn first_value(element: &[u8]) -> &[u8] {
+    let start = leading_space(element);
+    let end = first_value_end(&element[start..]).map_or(element.len(), |n| start + n);
+    &element[start..end]
+}
 
 /// Whether the array element `window` begins with (after whitespace) is
 /// followed by something other than a `,` or the closing `]`: a missing

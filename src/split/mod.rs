@@ -17,8 +17,8 @@ use bytes::Bytes;
 use memmap2::Mmap;
 
 pub use self::csv::{check_first_record_quotes, check_quotes, CsvSplitter};
+pub(crate) use self::json::{first_value, is_space, leading_space, MISSING_COMMA};
 pub use self::json::{first_value_end, next_delimiter, Delimiter, JsonArraySplitter};
-pub(crate) use self::json::{is_space, leading_space, MISSING_COMMA};
 
 /// Where a chunk ends.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -94,7 +94,9 @@ impl Splitter {
     fn check_quotes(&self, window: &[u8]) -> std::result::Result<(), ErrorKind> {
         match self {
             Splitter::Csv(s) => check_first_record_quotes(window, s.options()),
-            Splitter::JsonArray(_) => json::check_first_element(window),
+            // Only within the chunk size, which is all a stream's window
+            // holds: the verdict is the same however the input is read.
+            Splitter::JsonArray(s) => json::check_first_element(&window[..window.len().min(s.chunk_bytes())]),
             Splitter::Lines { .. } => Ok(()),
         }
     }
@@ -296,7 +298,10 @@ impl Chunker {
                 };
                 // Shown up to the limit: a stream's window holds no more.
                 let lead = self.splitter.record_start(window);
-                let shown = &window[lead.min(limit)..window.len().min(limit)];
+                let shown = match &kind {
+                    ErrorKind::JsonSyntax(m) if m == MISSING_COMMA => first_value(&window[lead..]),
+                    _ => &window[lead.min(limit)..window.len().min(limit)],
+                };
                 let value = Some(crate::error::show_value(crate::decode::first_line(shown)));
                 let line = self.line + bytecount::count(&window[..lead], b'\n') as u64;
                 let loc = Location { line, byte: self.offset + lead as u64, record: 0, column: None, value };
