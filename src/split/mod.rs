@@ -131,13 +131,16 @@ pub struct Chunk {
     /// 1-based line number of the first record in the chunk.
     pub line: u64,
     pub data: Bytes,
+    /// The line feeds in `data`, where the chunker counted them (it does
+    /// for every chunk it cuts), so that a decoder need not count again.
+    pub lines: Option<u64>,
     map: Option<Arc<Mmap>>,
 }
 
 impl Chunk {
     /// A chunk over bytes that are not part of a mapping (tests, fuzzing).
     pub fn new(seq: u64, offset: u64, line: u64, data: Bytes) -> Self {
-        Chunk { seq, offset, line, data, map: None }
+        Chunk { seq, offset, line, data, lines: None, map: None }
     }
 
     /// Releases the chunk's input pages from the resident set once decoded.
@@ -309,10 +312,11 @@ impl Chunker {
             }
         };
         let (data, map) = self.take(n);
-        let chunk = Chunk { seq: self.seq, offset: self.offset, line: self.line, data, map };
+        let lines = lines.unwrap_or_else(|| bytecount::count(&data, b'\n') as u64);
+        let chunk = Chunk { seq: self.seq, offset: self.offset, line: self.line, data, lines: Some(lines), map };
         self.seq += 1;
         self.offset += chunk.data.len() as u64;
-        self.line += lines.unwrap_or_else(|| bytecount::count(&chunk.data, b'\n') as u64);
+        self.line += lines;
         Ok(Some(chunk))
     }
 
@@ -447,6 +451,7 @@ mod tests {
             out.push((h.offset, h.line, String::from_utf8(h.data.to_vec()).unwrap()));
         }
         while let Some(ch) = c.next()? {
+            assert_eq!(ch.lines, Some(bytecount::count(&ch.data, b'\n') as u64));
             out.push((ch.offset, ch.line, String::from_utf8(ch.data.to_vec()).unwrap()));
         }
         Ok(out)
@@ -582,6 +587,7 @@ mod taper_tests {
             let before = skip + joined.len();
             assert_eq!(ch.offset as usize, before);
             assert_eq!(ch.line, 1 + bytecount::count(&text[..before], b'\n') as u64);
+            assert_eq!(ch.lines, Some(bytecount::count(&ch.data, b'\n') as u64));
             joined.extend_from_slice(&ch.data);
             out.push((ch.offset, ch.line, ch.data.len()));
         }
