@@ -28,6 +28,9 @@ pub fn parse_int<T: lexical_core::FromLexical>(s: &[u8]) -> Option<T> {
 /// A float. Overflow to infinity (`1e999`) is `None`; `inf`, `-inf` and
 /// `nan` written out are accepted.
 pub fn parse_float<T: lexical_core::FromLexical + num_float::Float>(s: &[u8]) -> Option<T> {
+    if let Some(v) = T::short_decimal(s) {
+        return Some(v);
+    }
     let v: T = lexical_core::parse(s).ok()?;
     if v.is_infinite() && !s.iter().any(|b| b.is_ascii_alphabetic() && !matches!(b, b'e' | b'E')) {
         return None;
@@ -35,19 +38,60 @@ pub fn parse_float<T: lexical_core::FromLexical + num_float::Float>(s: &[u8]) ->
     Some(v)
 }
 
+/// Digits at most in [`short_decimal`]: their integer is below 2^53, so
+/// exact as a double.
+const SHORT_DECIMAL_DIGITS: usize = 15;
+
+/// The common case of a float column, `-?d+(.d+)?` with at most
+/// [`SHORT_DECIMAL_DIGITS`] digits, parsed without the general parser: the
+/// digits as an integer and a power of ten are both exact doubles, so their
+/// quotient is the correctly rounded value (Clinger's fast path), the one
+/// the general parser gives. `None` for anything else.
+fn short_decimal(s: &[u8]) -> Option<f64> {
+    const POW10: [f64; SHORT_DECIMAL_DIGITS + 1] =
+        [1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15];
+    let (neg, text) = match s.first()? {
+        b'-' => (true, &s[1..]),
+        _ => (false, s),
+    };
+    let int_len = text.iter().position(|b| !b.is_ascii_digit()).unwrap_or(text.len());
+    let fraction = match &text[int_len..] {
+        [] => &[][..],
+        [b'.', rest @ ..] if !rest.is_empty() => rest,
+        _ => return None,
+    };
+    if int_len == 0 || int_len + fraction.len() > SHORT_DECIMAL_DIGITS || !fraction.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    let digits = text[..int_len].iter().chain(fraction);
+    let m = digits.fold(0u64, |m, d| m * 10 + u64::from(d - b'0'));
+    let v = m as f64 / POW10[fraction.len()];
+    Some(if neg { -v } else { v })
+}
+
 pub mod num_float {
-    /// The one float property parsing needs.
+    /// What float parsing needs of a float type.
     pub trait Float: Copy {
         fn is_infinite(self) -> bool;
+        /// [`super::short_decimal`], where it is exact for the type.
+        fn short_decimal(s: &[u8]) -> Option<Self>;
     }
     impl Float for f32 {
         fn is_infinite(self) -> bool {
             f32::is_infinite(self)
         }
+        /// A double rounded again to single precision is not always the
+        /// correctly rounded single: the general parser decides.
+        fn short_decimal(_: &[u8]) -> Option<f32> {
+            None
+        }
     }
     impl Float for f64 {
         fn is_infinite(self) -> bool {
             f64::is_infinite(self)
+        }
+        fn short_decimal(s: &[u8]) -> Option<f64> {
+            super::short_decimal(s)
         }
     }
 }
@@ -424,6 +468,72 @@ mod tests {
     use super::*;
 
     #[test]
+    fn short_decimals_parse_as_the_general_parser_does() {
+        let mut cases: Vec<String> = [
+            "0",
+            "-0",
+            "00.10",
+            "1.",
+            ".5",
+            "-",
+            "",
+            "-.5",
+            "+1.5",
+            "1e5",
+            "1.5E-3",
+            "0.1",
+            "0.2",
+            "0.3",
+            "123456789012345",
+            "1234567890123456",
+            "999999999999999",
+            "0.000000000000001",
+            "9007199254740993",
+            "1.7976931348623157",
+            "-12.50",
+            "1..2",
+            "1.2.3",
+            "1,5",
+            " 1.5",
+            "1.5 ",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        let mut x = 0x2545_F491_4F6C_DD1Du64;
+        let mut next = |n: u64| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x % n
+        };
+        for _ in 0..200_000 {
+            let digits = |n: u64, next: &mut dyn FnMut(u64) -> u64| -> String {
+                (0..n).map(|_| char::from(b'0' + next(10) as u8)).collect()
+            };
+            let (int, frac) = (next(12), next(12));
+            let mut s = if next(3) == 0 { "-".to_string() } else { String::new() };
+            s += &digits(int.max(1), &mut next);
+            if frac > 0 {
+                s += ".";
+                s += &digits(frac, &mut next);
+            }
+            cases.push(s);
+        }
+        let mut fast = 0;
+        for s in &cases {
+            let general: Option<f64> = lexical_core::parse(s.as_bytes()).ok();
+            if let Some(v) = short_decimal(s.as_bytes()) {
+                fast += 1;
+                assert_eq!(Some(v.to_bits()), general.map(f64::to_bits), "{s:?}");
+            }
+            let got = parse_float::<f64>(s.as_bytes());
+            assert_eq!(got.map(f64::to_bits), general.filter(|v| v.is_finite()).map(f64::to_bits), "{s:?}");
+        }
+        assert!(fast > 150_000, "the fast path took only {fast}");
+    }
+
+    #[test]
     fn integers_refuse_overflow_and_junk() {
         assert_eq!(parse_int::<i8>(b"-128"), Some(-128));
         assert_eq!(parse_int::<i8>(b"128"), None);
@@ -437,6 +547,7 @@ mod tests {
     #[test]
     fn floats_refuse_overflow_but_take_inf_written_out() {
         assert_eq!(parse_float::<f64>(b"1.5e3"), Some(1500.0));
+        assert_eq!(parse_float::<f64>(b"-0").map(f64::is_sign_negative), Some(true));
         assert_eq!(parse_float::<f64>(b"1e999"), None);
         assert_eq!(parse_float::<f64>(b"inf"), Some(f64::INFINITY));
         assert_eq!(parse_float::<f64>(b"-Infinity"), Some(f64::NEG_INFINITY));
