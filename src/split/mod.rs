@@ -227,6 +227,17 @@ impl Chunker {
                  convert them to LF or CRLF",
             ));
         }
+        self.start()?;
+        // Blank lines before the header, like a BOM, belong to no record:
+        // skipped, they count towards no chunk size.
+        loop {
+            let (window, _) = fill_window(&mut self.input, self.splitter.chunk_bytes())?;
+            let n = blank_lines(window);
+            if n == 0 {
+                break;
+            }
+            self.skip(n);
+        }
         let header = self.next_with(|s, data, eof| s.first_record(data, eof))?;
         // The header is not a data chunk: data chunks count from 0.
         self.seq = 0;
@@ -258,16 +269,7 @@ impl Chunker {
 
     fn next_with(&mut self, cut: impl Fn(&Splitter, &[u8], bool) -> Boundary) -> Result<Option<Chunk>> {
         let limit = self.splitter.chunk_bytes();
-        if !self.started {
-            self.started = true;
-            // However small the chunk, a stream's window must hold a BOM to see it.
-            if fill_window(&mut self.input, limit.max(BOM.len()))?.0.starts_with(BOM) {
-                self.skip(BOM.len());
-            }
-            if let Splitter::JsonArray(_) = self.splitter {
-                self.open_array()?;
-            }
-        }
+        self.start()?;
         if self.ended {
             self.skip_trailing_space()?;
             return Ok(None);
@@ -318,6 +320,24 @@ impl Chunker {
         self.offset += chunk.data.len() as u64;
         self.line += lines;
         Ok(Some(chunk))
+    }
+
+    /// Consumes what comes before the first record, once: a BOM, and a
+    /// JSON array's opening `[`.
+    fn start(&mut self) -> Result<()> {
+        if self.started {
+            return Ok(());
+        }
+        self.started = true;
+        // However small the chunk, a stream's window must hold a BOM to see it.
+        let limit = self.splitter.chunk_bytes();
+        if fill_window(&mut self.input, limit.max(BOM.len()))?.0.starts_with(BOM) {
+            self.skip(BOM.len());
+        }
+        if let Splitter::JsonArray(_) = self.splitter {
+            self.open_array()?;
+        }
+        Ok(())
     }
 
     /// Consumes a JSON array's opening `[` and the whitespace before it.
@@ -379,6 +399,18 @@ impl Chunker {
                 head.truncate(n);
                 (Bytes::from(head), None)
             }
+        }
+    }
+}
+
+/// The bytes of the whole blank lines (LF or CRLF) `window` starts with.
+fn blank_lines(window: &[u8]) -> usize {
+    let mut n = 0;
+    loop {
+        match &window[n..] {
+            [b'\n', ..] => n += 1,
+            [b'\r', b'\n', ..] => n += 2,
+            _ => return n,
         }
     }
 }
@@ -455,6 +487,21 @@ mod tests {
             out.push((ch.offset, ch.line, String::from_utf8(ch.data.to_vec()).unwrap()));
         }
         Ok(out)
+    }
+
+    #[test]
+    fn blank_lines_before_the_header_count_towards_no_chunk() {
+        for text in ["\n\r\n\nh\n1\n", "\u{feff}\n\n\nh\n1\n"] {
+            let mapped = chunks(Source::from_bytes("m", text.as_bytes().to_vec()), 2, true).unwrap();
+            let stream = Source::from_reader("s", std::io::Cursor::new(text.as_bytes().to_vec())).unwrap();
+            assert_eq!(mapped, chunks(stream, 2, true).unwrap());
+            let skipped = text.len() as u64 - 4;
+            assert_eq!(mapped, [(skipped, 4, "h\n".to_string()), (skipped + 2, 5, "1\n".to_string())], "{text:?}");
+        }
+        // Nothing but blank lines: no header, and no error.
+        let splitter = CsvSplitter::new(&CsvOptions::default(), 2);
+        let mut c = Chunker::new(Source::from_bytes("m", b"\n\n\n".to_vec()), splitter);
+        assert!(c.header().unwrap().is_none());
     }
 
     #[test]
@@ -545,10 +592,10 @@ mod tests {
     }
 
     #[test]
-    fn blank_lines_before_the_header_belong_to_it() {
-        for size in [9, 10, 100] {
+    fn blank_lines_before_the_header_belong_to_no_chunk() {
+        for size in [6, 9, 10, 100] {
             let c = chunks(Source::from_bytes("m", b"\n\r\nh1,h2\na,b\n".to_vec()), size, true).unwrap();
-            assert_eq!(c[0], (0, 1, "\n\r\nh1,h2\n".to_string()), "chunk size {size}");
+            assert_eq!(c[0], (3, 3, "h1,h2\n".to_string()), "chunk size {size}");
             assert_eq!((c[1].0, c[1].1), (9, 4), "chunk size {size}");
         }
     }
