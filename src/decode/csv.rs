@@ -183,7 +183,7 @@ impl CsvDecoder {
         // grow past it if need be); the first chunk counts its lines.
         let max_rows = match scratch.bytes_per_row {
             Some(b) => (data.len() as f64 / b * 1.05) as usize + 16,
-            None => chunk.lines.map_or_else(|| bytecount::count(data, b'\n'), |n| n as usize) + 1,
+            None => chunk.line_feeds() + 1,
         };
         let mut builders: Vec<ColumnBuilder> =
             self.schema.columns.iter().map(|c| ColumnBuilder::new(c, max_rows, data.len() / 4)).collect();

@@ -282,7 +282,7 @@ impl JsonDecoder {
     /// Whole lines; blank lines are skipped.
     fn decode_lines(&self, chunk: &Chunk, careful: bool) -> std::result::Result<(RecordBatch, Collected), Stop> {
         let data = &chunk.data[..];
-        let max_rows = chunk.lines.map_or_else(|| bytecount::count(data, b'\n'), |n| n as usize) + 1;
+        let max_rows = chunk.line_feeds() + 1;
         let mut root = self.root(max_rows, data.len() / 4);
         let mut parser = RecordParser::new(&self.options);
         let mut got = Collected::default();

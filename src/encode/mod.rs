@@ -36,7 +36,7 @@ use parquet::schema::types::ColumnPath;
 use crate::error::{Error, Result};
 use crate::spec::{Compression, ParquetOptions};
 
-/// Values sampled per column and chunk to decide on dictionary encoding.
+/// Values sampled per column and chunk to choose its encoding.
 const DICTIONARY_SAMPLE: usize = 4096;
 /// A column leaves plain encoding only for one that takes at most this
 /// share of the plain bytes over its sample (percent).
@@ -219,8 +219,9 @@ fn sample_of<T: ArrowPrimitiveType>(a: &dyn Array) -> std::borrow::Cow<'_, [T::N
 
 /// The choice among plain (`plain` bytes over the sample) and the other
 /// encodings' estimates over it: the smallest, where it takes at most
-/// [`MAX_SIZE_PERCENT`] of plain (and delta that share of a dictionary). A column repeats at least as much over a
-/// whole chunk as over its first values, so the sample errs towards plain.
+/// [`MAX_SIZE_PERCENT`] of plain (and delta that share of a dictionary).
+/// A column repeats at least as much over a whole chunk as over its first
+/// values, so the sample errs towards plain.
 /// An empty sample (no values, or all null) costs nothing either way and
 /// keeps a dictionary where one is allowed.
 fn smallest(plain: usize, dictionary: Option<usize>, delta: Option<usize>) -> Choice {

@@ -143,6 +143,11 @@ impl Chunk {
         Chunk { seq, offset, line, data, lines: None, map: None }
     }
 
+    /// The line feeds in `data`: the chunker's count, else counted now.
+    pub fn line_feeds(&self) -> usize {
+        self.lines.map_or_else(|| bytecount::count(&self.data, b'\n'), |n| n as usize)
+    }
+
     /// Releases the chunk's input pages from the resident set once decoded.
     pub fn release(&self) {
         if let Some(map) = &self.map {
