@@ -13,14 +13,16 @@
 pub(crate) struct Specials<'a> {
     data: &'a [u8],
     needles: [u8; 4],
-    /// Start of the block `mask` describes (a multiple of 64).
+    /// Start of the block the masks describe (a multiple of 64).
     base: usize,
+    /// The block's special bytes, and its quotes alone.
     mask: u64,
+    quotes: u64,
 }
 
 impl<'a> Specials<'a> {
     pub(crate) fn new(data: &'a [u8], delimiter: u8, quote: u8) -> Self {
-        let mut s = Specials { data, needles: [delimiter, quote, b'\r', b'\n'], base: 0, mask: 0 };
+        let mut s = Specials { data, needles: [delimiter, quote, b'\r', b'\n'], base: 0, mask: 0, quotes: 0 };
         s.load(0);
         s
     }
@@ -29,52 +31,69 @@ impl<'a> Specials<'a> {
     fn load(&mut self, base: usize) {
         self.base = base;
         let end = (base + 64).min(self.data.len());
-        self.mask = block_mask(&self.data[base..end], &self.needles);
+        (self.mask, self.quotes) = block_mask(&self.data[base..end], &self.needles);
     }
 
     /// The position of the first special byte at or after `pos`.
     #[inline(always)]
     pub(crate) fn next(&mut self, pos: usize) -> Option<usize> {
+        self.first(pos, |s| s.mask)
+    }
+
+    /// The position of the first quote at or after `pos`: inside a quoted
+    /// field, delimiters and line breaks are text and need no stop.
+    #[inline(always)]
+    pub(crate) fn next_quote(&mut self, pos: usize) -> Option<usize> {
+        self.first(pos, |s| s.quotes)
+    }
+
+    /// The first set bit at or after `pos` of the mask `pick` gives.
+    #[inline(always)]
+    fn first(&mut self, pos: usize, pick: impl Fn(&Self) -> u64) -> Option<usize> {
         if pos >= self.base + 64 || pos < self.base {
             if pos >= self.data.len() {
                 return None;
             }
             self.load(pos & !63);
         }
-        let mut m = self.mask & (!0u64 << (pos - self.base));
+        let mut m = pick(self) & (!0u64 << (pos - self.base));
         while m == 0 {
             let next = self.base + 64;
             if next >= self.data.len() {
                 return None;
             }
             self.load(next);
-            m = self.mask;
+            m = pick(self);
         }
         Some(self.base + m.trailing_zeros() as usize)
     }
 }
 
-/// Bit `i` is set where `block[i]` is one of `needles` (`block` is at most 64 bytes).
+/// Bit `i` is set where `block[i]` is one of `needles` (`block` is at most
+/// 64 bytes); in the second mask, where it is `needles[1]` (the quote).
 #[inline(always)]
-fn block_mask(block: &[u8], needles: &[u8; 4]) -> u64 {
+fn block_mask(block: &[u8], needles: &[u8; 4]) -> (u64, u64) {
     #[cfg(target_arch = "x86_64")]
     if block.len() == 64 {
         // SAFETY: SSE2 is part of the x86_64 baseline, and the four
         // unaligned 16-byte loads stay within the 64 bytes of `block`.
         return unsafe { block_mask_sse2(block, needles) };
     }
-    let mut mask = 0u64;
+    let (mut mask, mut quotes) = (0u64, 0u64);
     for (i, b) in block.iter().enumerate() {
         if needles.contains(b) {
             mask |= 1 << i;
         }
+        if *b == needles[1] {
+            quotes |= 1 << i;
+        }
     }
-    mask
+    (mask, quotes)
 }
 
 #[cfg(target_arch = "x86_64")]
 #[inline(always)]
-unsafe fn block_mask_sse2(block: &[u8], needles: &[u8; 4]) -> u64 {
+unsafe fn block_mask_sse2(block: &[u8], needles: &[u8; 4]) -> (u64, u64) {
     use std::arch::x86_64::*;
     // SAFETY: the caller passes 64 bytes; SSE2 is always present on x86_64.
     unsafe {
@@ -84,16 +103,18 @@ unsafe fn block_mask_sse2(block: &[u8], needles: &[u8; 4]) -> u64 {
             _mm_set1_epi8(needles[2] as i8),
             _mm_set1_epi8(needles[3] as i8),
         ];
-        let mut mask = 0u64;
+        let (mut mask, mut quotes) = (0u64, 0u64);
         for part in 0..4 {
             let v = _mm_loadu_si128(block.as_ptr().add(part * 16) as *const __m128i);
+            let quote = _mm_cmpeq_epi8(v, n[1]);
             let hits = _mm_or_si128(
-                _mm_or_si128(_mm_cmpeq_epi8(v, n[0]), _mm_cmpeq_epi8(v, n[1])),
+                _mm_or_si128(_mm_cmpeq_epi8(v, n[0]), quote),
                 _mm_or_si128(_mm_cmpeq_epi8(v, n[2]), _mm_cmpeq_epi8(v, n[3])),
             );
             mask |= (_mm_movemask_epi8(hits) as u16 as u64) << (part * 16);
+            quotes |= (_mm_movemask_epi8(quote) as u16 as u64) << (part * 16);
         }
-        mask
+        (mask, quotes)
     }
 }
 
@@ -121,10 +142,8 @@ pub(crate) fn split_record(
             let mut p = field + 1;
             let mut doubled = false;
             let close = loop {
-                let q = specials.next(p)?;
-                if data[q] != quote {
-                    p = q + 1;
-                } else if data.get(q + 1) == Some(&quote) {
+                let q = specials.next_quote(p)?;
+                if data.get(q + 1) == Some(&quote) {
                     doubled = true;
                     p = q + 2;
                 } else {
