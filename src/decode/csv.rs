@@ -34,6 +34,9 @@ pub struct Scratch {
     ends: Vec<usize>,
     /// Mean record size of the last chunk, to size the next one's builders.
     bytes_per_row: Option<f64>,
+    /// Per column of the last chunk: its text's share of the chunk's bytes
+    /// (0 outside text columns), to size the next one's text buffers.
+    text_share: Vec<f64>,
 }
 
 /// A record of the current block: its bytes (without the line break that
@@ -45,9 +48,12 @@ struct Rec {
     first_cell: u32,
 }
 
-/// Records tokenized before their columns are parsed: enough to amortize
-/// the per-column loops, few enough that their bytes stay in cache.
-const BLOCK_RECORDS: usize = 1024;
+/// The bytes of records tokenized before their columns are parsed: enough
+/// to amortize the per-column loops, few enough that the records stay in
+/// the first-level cache while each column is parsed from them (on the
+/// orders data, 16 KiB blocks took about 6% less CPU than blocks of 1,024
+/// records, 176 KiB).
+const BLOCK_BYTES: f64 = 16384.0;
 
 /// The bytes of a cell: a slice of the chunk, or of the unescape buffer.
 #[inline]
@@ -185,16 +191,28 @@ impl CsvDecoder {
             Some(b) => (data.len() as f64 / b * 1.05) as usize + 16,
             None => chunk.line_feeds() + 1,
         };
-        let mut builders: Vec<ColumnBuilder> =
-            self.schema.columns.iter().map(|c| ColumnBuilder::new(c, max_rows, data.len() / 4)).collect();
+        // A text column's bytes: what its share of the last chunk predicts
+        // (or a quarter of the chunk, for the first), with some room.
+        let text_bytes = |c: usize| match scratch.text_share.get(c) {
+            Some(share) => (data.len() as f64 * share * 1.05) as usize + 64,
+            None => data.len() / 4,
+        };
+        let mut builders: Vec<ColumnBuilder> = self
+            .schema
+            .columns
+            .iter()
+            .enumerate()
+            .map(|(i, c)| ColumnBuilder::new(c, max_rows, text_bytes(i)))
+            .collect();
         let utf8_checked = simdutf8::basic::from_utf8(data).is_ok();
         let mut tokens = Tokenizer::new(data, &self.options);
         let mut lines = LineCursor::new(chunk);
         let (mut records, mut nulled, mut rejects) = (0u64, 0u64, Vec::new());
         let mut origins = Vec::new();
         let mut rejected_rows = Vec::new();
+        let block_records = scratch.bytes_per_row.map_or(128, |b| (BLOCK_BYTES / b) as usize).clamp(16, 1024);
         while !tokens.done() {
-            tokens.next_block(scratch, BLOCK_RECORDS);
+            tokens.next_block(scratch, block_records);
             nulled += self.parse_block(scratch, data, &mut builders, utf8_checked);
             let base = records as usize;
             records += scratch.records.len() as u64;
@@ -246,6 +264,8 @@ impl CsvDecoder {
         }
         if records > 0 {
             scratch.bytes_per_row = Some(data.len() as f64 / records as f64);
+            let share = |b: &ColumnBuilder| b.text_len() as f64 / data.len() as f64;
+            scratch.text_share = builders.iter().map(share).collect();
         }
         let mut columns: Vec<ArrayRef> = builders.into_iter().map(ColumnBuilder::finish).collect();
         let mut rejected = None;

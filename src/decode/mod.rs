@@ -299,6 +299,14 @@ impl ColumnBuilder {
         }
     }
 
+    /// The bytes of text appended so far (0 outside text columns).
+    pub(crate) fn text_len(&self) -> usize {
+        match self {
+            ColumnBuilder::Str(b) => b.values_slice().len(),
+            _ => 0,
+        }
+    }
+
     pub(crate) fn append_null(&mut self) {
         match self {
             ColumnBuilder::Bool(b) => b.append_null(),
