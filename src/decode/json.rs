@@ -491,10 +491,9 @@ impl RecordParser {
         options: &JsonOptions,
         null_bad_values: bool,
     ) -> std::result::Result<u64, RowError> {
-        self.text.clear();
-        self.text.extend_from_slice(record);
+        let len = copy_padded(&mut self.text, record);
         let mut tape = self.tape.take().expect("the tape is returned after each record").reset();
-        let parsed = simd_json::fill_tape(&mut self.text, &mut self.buffers, &mut tape);
+        let parsed = simd_json::fill_tape_padded(&mut self.text, len, &mut self.buffers, &mut tape);
         let too_large = matches!(&parsed, Err(e) if *e.error() == simd_json::ErrorType::InvalidNumber);
         let walk = Walk { record, options, null_bad_values, overflows: false, max_depth: self.max_depth };
         if too_large {
@@ -504,7 +503,7 @@ impl RecordParser {
             }
             // The rare path: a fresh tape over the masked copy.
             let mut tape = Tape::null();
-            let parsed = simd_json::fill_tape(&mut self.text, &mut self.buffers, &mut tape);
+            let parsed = simd_json::fill_tape_padded(&mut self.text, len, &mut self.buffers, &mut tape);
             let walk = Walk { overflows: true, ..walk };
             return walk.append(parsed, &tape.0, self.buffers.structural_indexes(), root);
         }
@@ -521,14 +520,13 @@ impl RecordParser {
     fn mask_overflows(&mut self, record: &[u8]) -> bool {
         let mut spans: Vec<(usize, usize)> = Vec::new();
         loop {
-            self.text.clear();
-            self.text.extend_from_slice(record);
+            let len = copy_padded(&mut self.text, record);
             for &(start, end) in &spans {
                 self.text[start..end].fill(b' ');
                 self.text[start..start + 4].copy_from_slice(b"null");
             }
             let mut tape = Tape::null();
-            match simd_json::fill_tape(&mut self.text, &mut self.buffers, &mut tape) {
+            match simd_json::fill_tape_padded(&mut self.text, len, &mut self.buffers, &mut tape) {
                 Ok(()) => return !spans.is_empty(),
                 Err(e) if *e.error() == simd_json::ErrorType::InvalidNumber && spans.len() < MAX_OVERFLOWS => {
                     match overflowing_number(record, e.index()) {
@@ -539,10 +537,20 @@ impl RecordParser {
                 Err(_) => break,
             }
         }
-        self.text.clear();
-        self.text.extend_from_slice(record);
+        copy_padded(&mut self.text, record);
         false
     }
+}
+
+/// Copies `record` into `text`, followed by the padding simd-json may read
+/// past a document (so that it parses the copy in place, without a padded
+/// copy of its own); returns the record's length.
+fn copy_padded(text: &mut Vec<u8>, record: &[u8]) -> usize {
+    text.clear();
+    text.reserve(record.len() + simd_json::INPUT_PADDING);
+    text.extend_from_slice(record);
+    text.resize(record.len() + simd_json::INPUT_PADDING, b' ');
+    record.len()
 }
 
 /// The most numbers past a double's range one record may hold before it
