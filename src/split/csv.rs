@@ -78,34 +78,22 @@ impl CsvSplitter {
     }
 
     /// The end of the first record, however long (the header), with the
-    /// blank lines before it. Bounded by the chunk size like any record.
+    /// blank lines before it. Bounded by the chunk size like any record, and
+    /// read by the rules of [`Self::last_boundary_by_fields`], so that a
+    /// header cut here is the record csv-core reads.
     pub fn first_record(&self, data: &[u8], eof: bool) -> Boundary {
         let limit = self.chunk_bytes.min(data.len());
-        let mut in_quotes = false;
-        let (mut i, mut line_start) = (0, 0);
-        while i < limit {
-            let b = data[i];
-            if in_quotes {
-                if Some(b) == self.escape {
-                    i += 1;
-                } else if b == self.quote {
-                    in_quotes = false;
-                }
-            } else if b == self.quote {
-                in_quotes = true;
-            } else if b == b'\n' {
-                // Blank lines before the header belong to it, not to the data.
-                if !matches!(&data[line_start..i], b"" | b"\r") {
-                    return Boundary::Cut(i + 1);
-                }
-                line_start = i + 1;
-            }
-            i += 1;
-        }
-        if eof && data.len() <= self.chunk_bytes {
-            Boundary::Cut(data.len())
-        } else {
-            Boundary::TooLarge { in_quotes }
+        let mut line_start = 0;
+        let ended = self.record_ends(&data[..limit], |lf| {
+            // Blank lines before the header belong to it, not to the data.
+            let blank = matches!(&data[line_start..lf], b"" | b"\r");
+            line_start = lf + 1;
+            !blank
+        });
+        match ended {
+            Ok(end) => Boundary::Cut(end),
+            Err(_) if eof && data.len() <= self.chunk_bytes => Boundary::Cut(data.len()),
+            Err(in_quotes) => Boundary::TooLarge { in_quotes },
         }
     }
 
@@ -114,6 +102,22 @@ impl CsvSplitter {
     /// start, a quote elsewhere in an unquoted field is text, and text after
     /// a closing quote continues the field. `Err(in_quotes)`: there is none.
     fn last_boundary_by_fields(&self, window: &[u8]) -> Result<usize, bool> {
+        let mut last = None;
+        match self.record_ends(window, |lf| {
+            last = Some(lf + 1);
+            false
+        }) {
+            Ok(end) => Ok(end),
+            Err(in_quotes) => last.ok_or(in_quotes),
+        }
+    }
+
+    /// Walks `window` by csv-core's rules (see
+    /// [`Self::last_boundary_by_fields`]), calling `stop` with each LF that
+    /// ends a record: `Ok` with the bytes through the first LF where it says
+    /// true; `Err(in_quotes)` when it never does, with whether the window
+    /// ends inside quotes.
+    fn record_ends(&self, window: &[u8], mut stop: impl FnMut(usize) -> bool) -> Result<usize, bool> {
         #[derive(PartialEq)]
         enum S {
             FieldStart,
@@ -123,7 +127,6 @@ impl CsvSplitter {
         }
         let delimiter = self.options.delimiter;
         let mut s = S::FieldStart;
-        let mut last = None;
         let mut i = 0;
         while i < window.len() {
             let b = window[i];
@@ -137,14 +140,16 @@ impl CsvSplitter {
                 S::FieldStart | S::AfterQuote if b == self.quote => S::Quoted,
                 _ if b == delimiter || b == b'\r' => S::FieldStart,
                 _ if b == b'\n' => {
-                    last = Some(i + 1);
+                    if stop(i) {
+                        return Ok(i + 1);
+                    }
                     S::FieldStart
                 }
                 _ => S::Unquoted,
             };
             i += 1;
         }
-        last.ok_or(s == S::Quoted)
+        Err(s == S::Quoted)
     }
 }
 
@@ -535,6 +540,19 @@ mod tests {
     fn crlf_records_end_after_the_newline() {
         let s = CsvSplitter::new(&CsvOptions::default(), 6);
         assert_eq!(s.boundary(b"a,b\r\nc,d\r\n", true), Boundary::Counted { end: 5, lines: 1 });
+    }
+
+    #[test]
+    fn the_header_ends_where_csv_core_ends_it() {
+        let o = CsvOptions::default();
+        let s = CsvSplitter::new(&o, 64);
+        // A quote inside an unquoted field is text, not an opening quote.
+        assert_eq!(s.first_record(b"a,b\"c\nd,e\n", false), Boundary::Cut(6));
+        assert_eq!(s.first_record(b"\r\n\na,\"b\nc\"\nd\n", false), Boundary::Cut(11), "blank lines, then a quoted LF");
+        assert_eq!(s.first_record(b"a,\"b\nc", true), Boundary::Cut(6), "the rest of the input");
+        let small = CsvSplitter::new(&o, 4);
+        assert_eq!(small.first_record(b"a,\"bcdef\"\n", false), Boundary::TooLarge { in_quotes: true });
+        assert_eq!(small.first_record(b"abcdef\n", false), Boundary::TooLarge { in_quotes: false });
     }
 
     #[test]

@@ -221,27 +221,26 @@ impl Chunker {
     /// Reads the first record alone (the header), skipping a BOM. `None` for
     /// an empty input.
     pub fn header(&mut self) -> Result<Option<Chunk>> {
+        self.start()?;
+        // Blank lines before the header, like a BOM, belong to no record:
+        // skipped, they count towards no chunk size.
+        let window = loop {
+            let (window, _) = fill_window(&mut self.input, self.splitter.chunk_bytes())?;
+            let n = blank_lines(window);
+            if n == 0 {
+                break window;
+            }
+            self.skip(n);
+        };
         // A record ends at LF (or CRLF). A CR that no LF follows before the
-        // first LF means old Mac line breaks, which would make the whole
+        // header's LF means old Mac line breaks, which would make the whole
         // file one record: refuse them, whatever the chunk size.
-        let (window, _) = fill_window(&mut self.input, self.splitter.chunk_bytes())?;
         let first_line = &window[..memchr::memchr(b'\n', window).unwrap_or(window.len())];
         if memchr::memchr_iter(b'\r', first_line).any(|i| i + 1 < first_line.len()) {
             return Err(Error::spec(
                 "the input's first line holds a CR without an LF: CR-only line breaks are not supported; \
                  convert them to LF or CRLF",
             ));
-        }
-        self.start()?;
-        // Blank lines before the header, like a BOM, belong to no record:
-        // skipped, they count towards no chunk size.
-        loop {
-            let (window, _) = fill_window(&mut self.input, self.splitter.chunk_bytes())?;
-            let n = blank_lines(window);
-            if n == 0 {
-                break;
-            }
-            self.skip(n);
         }
         let header = self.next_with(|s, data, eof| s.first_record(data, eof))?;
         // The header is not a data chunk: data chunks count from 0.
