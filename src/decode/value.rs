@@ -54,18 +54,29 @@ fn short_decimal(s: &[u8]) -> Option<f64> {
         b'-' => (true, &s[1..]),
         _ => (false, s),
     };
-    let int_len = text.iter().position(|b| !b.is_ascii_digit()).unwrap_or(text.len());
-    let fraction = match &text[int_len..] {
-        [] => &[][..],
-        [b'.', rest @ ..] if !rest.is_empty() => rest,
-        _ => return None,
-    };
-    if int_len == 0 || int_len + fraction.len() > SHORT_DECIMAL_DIGITS || !fraction.iter().all(u8::is_ascii_digit) {
+    // The digits and at most one point, in one pass.
+    if text.len() > SHORT_DECIMAL_DIGITS + 1 {
         return None;
     }
-    let digits = text[..int_len].iter().chain(fraction);
-    let m = digits.fold(0u64, |m, d| m * 10 + u64::from(d - b'0'));
-    let v = m as f64 / POW10[fraction.len()];
+    let (mut m, mut point) = (0u64, None);
+    for (i, &b) in text.iter().enumerate() {
+        let d = b.wrapping_sub(b'0');
+        if d < 10 {
+            m = m * 10 + u64::from(d);
+        } else if b == b'.' && point.is_none() {
+            point = Some(i);
+        } else {
+            return None;
+        }
+    }
+    let fraction = match point {
+        // Digits on both sides of the point.
+        Some(p) if p > 0 && p + 1 < text.len() => text.len() - p - 1,
+        Some(_) => return None,
+        None if !text.is_empty() && text.len() <= SHORT_DECIMAL_DIGITS => 0,
+        None => return None,
+    };
+    let v = m as f64 / POW10[fraction];
     Some(if neg { -v } else { v })
 }
 
@@ -106,47 +117,91 @@ pub fn parse_decimal(s: &[u8], precision: u8, scale: i8) -> Option<i128> {
         _ => (false, s),
     };
     let scale = scale as usize;
-    let mut value: i128 = 0;
+    // Up to 18 digits fit a u64, whose arithmetic is cheaper than an
+    // i128's, and are fewer than the 38 significant digits allowed.
+    let (value, frac) =
+        if digits.len() <= 18 { short_decimal_digits(digits, scale)? } else { decimal_digits(digits, scale)? };
+    // Padding to the scale; the common case needs none (and an i128
+    // multiplication with an overflow check is costly).
+    let value = match scale - frac {
+        0 => value,
+        pad => value.checked_mul(POW10[pad])?,
+    };
+    if value >= POW10[precision.min(38) as usize] {
+        return None;
+    }
+    Some(if neg { -value } else { value })
+}
+
+/// The digits of an unsigned decimal (`d+(.d*)?` or `.d+`) as an integer
+/// without its point, with how many fraction digits it kept: those past
+/// `scale` are dropped when zeros, and make it `None` otherwise. `None` too
+/// past 38 significant digits, or for no digit at all.
+fn decimal_digits(digits: &[u8], scale: usize) -> Option<(i128, usize)> {
+    let mut value = 0i128;
     let mut significant = 0usize;
     let mut frac = 0usize;
     let mut seen_point = false;
     let mut seen_digit = false;
     for &b in digits {
-        match b {
-            b'0'..=b'9' => {
-                seen_digit = true;
-                if seen_point {
-                    frac += 1;
-                    if frac > scale {
-                        // Extra fraction digits are fine only as trailing zeros.
-                        if b != b'0' {
-                            return None;
-                        }
-                        continue;
+        let d = b.wrapping_sub(b'0');
+        if d < 10 {
+            seen_digit = true;
+            if seen_point {
+                frac += 1;
+                if frac > scale {
+                    // Extra fraction digits are fine only as trailing zeros.
+                    if d != 0 {
+                        return None;
                     }
+                    continue;
                 }
-                if value != 0 || b != b'0' {
-                    significant += 1;
-                }
-                if significant > 38 {
-                    return None;
-                }
-                value = value * 10 + (b - b'0') as i128;
             }
-            b'.' if !seen_point => seen_point = true,
-            _ => return None,
+            if value != 0 || d != 0 {
+                significant += 1;
+            }
+            if significant > 38 {
+                return None;
+            }
+            value = value * 10 + i128::from(d);
+        } else if b == b'.' && !seen_point {
+            seen_point = true;
+        } else {
+            return None;
         }
     }
-    if !seen_digit {
+    seen_digit.then_some((value, frac.min(scale)))
+}
+
+/// [`decimal_digits`] for at most 18 bytes, whose digits fit a u64: one
+/// pass with a branch per byte, the dropped fraction digits checked at the
+/// end by a remainder.
+#[inline(always)]
+fn short_decimal_digits(digits: &[u8], scale: usize) -> Option<(i128, usize)> {
+    let (mut value, mut point) = (0u64, None);
+    for (i, &b) in digits.iter().enumerate() {
+        let d = b.wrapping_sub(b'0');
+        if d < 10 {
+            value = value * 10 + u64::from(d);
+        } else if b == b'.' && point.is_none() {
+            point = Some(i);
+        } else {
+            return None;
+        }
+    }
+    let frac = point.map_or(0, |p| digits.len() - p - 1);
+    if digits.len() == usize::from(point.is_some()) {
         return None;
     }
-    for _ in frac.min(scale)..scale {
-        value = value.checked_mul(10)?;
+    if frac > scale {
+        // Extra fraction digits are fine only as trailing zeros.
+        let extra = 10u64.pow((frac - scale) as u32);
+        if value % extra != 0 {
+            return None;
+        }
+        return Some((i128::from(value / extra), scale));
     }
-    if value >= POW10[precision.min(38) as usize] {
-        return None;
-    }
-    Some(if neg { -value } else { value })
+    Some((i128::from(value), frac))
 }
 
 /// Powers of ten that fit an i128, `POW10[i]` = 10^i.
@@ -570,6 +625,43 @@ mod tests {
             parse_decimal(b"99999999999999999999999999999999999999", 38, 0),
             Some(99_999_999_999_999_999_999_999_999_999_999_999_999)
         );
+        assert_eq!(parse_decimal(b"999999999999999999", 38, 20), Some(999_999_999_999_999_999 * POW10[20]));
+        assert_eq!(parse_decimal(b"0000000000000000001.5", 3, 1), Some(15));
+        assert_eq!(parse_decimal(b"12.", 4, 2), Some(1200));
+        assert_eq!(parse_decimal(b".25", 2, 2), Some(25));
+        assert_eq!(parse_decimal(b"-", 4, 2), None);
+        assert_eq!(parse_decimal(b"1.2.", 4, 2), None);
+    }
+
+    #[test]
+    fn short_decimals_read_as_long_ones_do() {
+        // Up to 18 bytes go through u64 arithmetic; the i128 reading of
+        // the same text is the reference.
+        let mut x = 0x9E37_79B9_7F4A_7C15u64;
+        let mut next = |n: u64| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x % n
+        };
+        for _ in 0..200_000 {
+            let len = next(21) as usize;
+            let text: Vec<u8> = (0..len)
+                .map(|_| match next(24) {
+                    0 => b'.',
+                    1 => b'0',
+                    2 => b'x',
+                    d => b'0' + (d % 10) as u8,
+                })
+                .collect();
+            let (precision, scale) = (1 + next(38) as u8, next(12) as i8);
+            let scale = scale.min(precision as i8);
+            let reference = decimal_digits(&text, scale as usize).and_then(|(v, frac)| {
+                let v = v.checked_mul(POW10[scale as usize - frac])?;
+                (v < POW10[precision as usize]).then_some(v)
+            });
+            assert_eq!(parse_decimal(&text, precision, scale), reference, "{:?}", String::from_utf8_lossy(&text));
+        }
     }
 
     #[test]
