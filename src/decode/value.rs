@@ -402,26 +402,65 @@ struct Instant {
     utc: bool,
 }
 
-/// ISO 8601 / RFC 3339: `YYYY-MM-DD[T ]HH:MM[:SS[.f{1,9}]][Z|±HH[:MM]]`, or a
-/// date alone (midnight).
-fn parse_iso_instant(s: &[u8]) -> Option<Instant> {
+/// The common shape `YYYY-MM-DDTHH:MM:SS`, checked and read as two 8-byte
+/// words and three bytes, without a branch per digit: days since the
+/// epoch, hour, minute, second, and where the rest (fraction, offset)
+/// starts. `None` for any other shape (the caller reads it byte by byte).
+#[inline(always)]
+fn date_time_words(s: &[u8]) -> Option<(i64, u32, u32, u32, usize)> {
+    let (date, time) = (s.first_chunk::<8>()?, s.get(8..16)?);
+    let (rest, time) = (s.get(16..19)?, u64::from_le_bytes(time.try_into().ok()?));
+    let date = u64::from_le_bytes(*date);
+    // Byte lanes (little-endian) that hold digits, and the separators.
+    const DATE_DIGITS: u64 = 0x00FF_FF00_FFFF_FFFF; // YYYY-MM-
+    const TIME_DIGITS: u64 = 0xFFFF_00FF_FF00_FFFF; // DDTHH:MM
+    const DATE_SEPARATORS: u64 = 0x2D00_002D_0000_0000; // '-' at 4 and 7
+    const TIME_SEPARATORS: u64 = 0x0000_3A00_0054_0000; // 'T' at 2, ':' at 5
+    let separators_ok =
+        date & !DATE_DIGITS == DATE_SEPARATORS && time & !TIME_DIGITS == TIME_SEPARATORS && rest[0] == b':';
+    // A digit is 0x30..=0x39: high nibble 3, and still 3 after adding 6. A
+    // lane past 0xF9 carries into the next one, but fails the first test.
+    let all_digits = |v: u64, lanes: u64| {
+        const HIGH: u64 = 0xF0F0_F0F0_F0F0_F0F0;
+        const THREES: u64 = 0x3030_3030_3030_3030;
+        v & HIGH & lanes == THREES & lanes && v.wrapping_add(0x0606_0606_0606_0606) & HIGH & lanes == THREES & lanes
+    };
+    if !(separators_ok && all_digits(date, DATE_DIGITS) && all_digits(time, TIME_DIGITS)) {
+        return None;
+    }
+    let digit = |v: u64, lane: u32| ((v >> (8 * lane)) & 0xF) as u32;
+    let two = |v: u64, lane: u32| digit(v, lane) * 10 + digit(v, lane + 1);
+    let year = two(date, 0) * 100 + two(date, 2);
+    let days = days_from_civil(year as i64, two(date, 5), two(time, 0))?;
+    let sec = digits::<2>(&rest[1..])?;
+    Some((days, two(time, 3), two(time, 6), sec, 19))
+}
+
+/// [`date_time_words`] for every shape ISO 8601 allows: `T`, `t` or a
+/// space between date and time, seconds optional, or a date alone (which
+/// ends at 10, at midnight).
+fn date_time_bytes(s: &[u8]) -> Option<(i64, u32, u32, u32, usize)> {
     if s.len() < 10 || s[4] != b'-' || s[7] != b'-' {
         return None;
     }
     let days = days_from_civil(digits::<4>(s)? as i64, digits::<2>(&s[5..])?, digits::<2>(&s[8..])?)?;
     if s.len() == 10 {
-        return Some(Instant { secs: days * 86_400, nanos: 0, utc: false });
+        return Some((days, 0, 0, 0, 10));
     }
     if !matches!(s[10], b'T' | b't' | b' ') || s.len() < 16 || s[13] != b':' {
         return None;
     }
     let (h, mi) = (digits::<2>(&s[11..])?, digits::<2>(&s[14..])?);
-    let mut i = 16;
-    let mut sec = 0;
-    if s.get(i) == Some(&b':') {
-        sec = digits::<2>(&s[i + 1..])?;
-        i += 3;
+    if s.get(16) == Some(&b':') {
+        return Some((days, h, mi, digits::<2>(&s[17..])?, 19));
     }
+    Some((days, h, mi, 0, 16))
+}
+
+/// ISO 8601 / RFC 3339: `YYYY-MM-DD[T ]HH:MM[:SS[.f{1,9}]][Z|±HH[:MM]]`, or a
+/// date alone (midnight).
+fn parse_iso_instant(s: &[u8]) -> Option<Instant> {
+    let (days, h, mi, sec, mut i) = date_time_words(s).or_else(|| date_time_bytes(s))?;
     let mut nanos = 0u32;
     if matches!(s.get(i), Some(b'.') | Some(b',')) {
         i += 1;
@@ -739,6 +778,46 @@ mod tests {
         let ns = TimestampParser::new(TimeUnit::Nanosecond, None, None);
         assert_eq!(ns.parse(b"1970-01-01T00:00:00.123456789"), Some(123_456_789));
         assert_eq!(ns.parse(b"2300-01-01T00:00:00"), None, "out of range for ns");
+    }
+
+    #[test]
+    fn the_word_reading_of_timestamps_agrees_with_the_byte_reading() {
+        let mut x = 0x2545_F491_4F6C_DD1Du64;
+        let mut next = |n: u64| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x % n
+        };
+        let junk = b"0123456789-:Tt .Z+/\x00\xff\x2f\x3a\xfa";
+        let (mut fast, mut total) = (0, 0);
+        for _ in 0..300_000 {
+            let mut s = format!(
+                "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z",
+                next(10_000),
+                next(14),
+                next(33),
+                next(26),
+                next(62),
+                next(62),
+                next(1000)
+            )
+            .into_bytes();
+            // Up to two bytes changed, or the text cut short.
+            for _ in 0..next(3) {
+                let at = next(s.len() as u64) as usize;
+                s[at] = junk[next(junk.len() as u64) as usize];
+            }
+            if next(4) == 0 {
+                s.truncate(next(s.len() as u64 + 1) as usize);
+            }
+            total += 1;
+            if let Some(words) = date_time_words(&s) {
+                fast += 1;
+                assert_eq!(Some(words), date_time_bytes(&s), "{:?}", String::from_utf8_lossy(&s));
+            }
+        }
+        assert!(fast > total / 3, "the word reading took only {fast} of {total}");
     }
 
     #[test]
