@@ -561,6 +561,16 @@ fn parse_with_format(s: &str, f: &str) -> Option<Instant> {
 mod tests {
     use super::*;
 
+    /// A xorshift sequence from `seed`: each call, a number below `n`.
+    fn below(mut x: u64) -> impl FnMut(u64) -> u64 {
+        move |n| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x % n
+        }
+    }
+
     #[test]
     fn short_decimals_parse_as_the_general_parser_does() {
         let mut cases: Vec<String> = [
@@ -594,13 +604,7 @@ mod tests {
         .iter()
         .map(|s| s.to_string())
         .collect();
-        let mut x = 0x2545_F491_4F6C_DD1Du64;
-        let mut next = |n: u64| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x % n
-        };
+        let mut next = below(0x2545_F491_4F6C_DD1Du64);
         for _ in 0..200_000 {
             let digits = |n: u64, next: &mut dyn FnMut(u64) -> u64| -> String {
                 (0..n).map(|_| char::from(b'0' + next(10) as u8)).collect()
@@ -676,13 +680,7 @@ mod tests {
     fn short_decimals_read_as_long_ones_do() {
         // Up to 18 bytes go through u64 arithmetic; the i128 reading of
         // the same text is the reference.
-        let mut x = 0x9E37_79B9_7F4A_7C15u64;
-        let mut next = |n: u64| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x % n
-        };
+        let mut next = below(0x9E37_79B9_7F4A_7C15u64);
         for _ in 0..200_000 {
             let len = next(21) as usize;
             let text: Vec<u8> = (0..len)
@@ -782,13 +780,7 @@ mod tests {
 
     #[test]
     fn the_word_reading_of_timestamps_agrees_with_the_byte_reading() {
-        let mut x = 0x2545_F491_4F6C_DD1Du64;
-        let mut next = |n: u64| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x % n
-        };
+        let mut next = below(0x2545_F491_4F6C_DD1Du64);
         let junk = b"0123456789-:Tt .Z+/\x00\xff\x2f\x3a\xfa";
         let (mut fast, mut total) = (0, 0);
         for _ in 0..300_000 {
