@@ -13,7 +13,7 @@ use std::hint::black_box;
 
 const VALUES: usize = 100_000;
 
-/// `n` values made by `make` from a cheap deterministic sequence.
+/// [`VALUES`] values made by `make` from a cheap deterministic sequence.
 fn values(make: impl Fn(u64) -> String) -> Vec<String> {
     let mut x = 0x2545_F491_4F6C_DD1Du64;
     (0..VALUES)

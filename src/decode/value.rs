@@ -188,10 +188,11 @@ fn decimal_digits(digits: &[u8], scale: usize) -> Option<(i128, usize)> {
 #[inline(always)]
 fn short_decimal_digits(digits: &[u8], scale: usize) -> Option<(i128, usize)> {
     let (value, point) = digits_and_point(digits)?;
-    let frac = point.map_or(0, |p| digits.len() - p - 1);
+    // No digit at all: nothing, or a point alone.
     if digits.len() == usize::from(point.is_some()) {
         return None;
     }
+    let frac = point.map_or(0, |p| digits.len() - p - 1);
     if frac > scale {
         // Extra fraction digits are fine only as trailing zeros.
         let extra = 10u64.pow((frac - scale) as u32);
@@ -407,9 +408,9 @@ struct Instant {
 /// starts. `None` for any other shape (the caller reads it byte by byte).
 #[inline(always)]
 fn date_time_words(s: &[u8]) -> Option<(i64, u32, u32, u32, usize)> {
-    let (date, time) = (s.first_chunk::<8>()?, s.get(8..16)?);
-    let (rest, time) = (s.get(16..19)?, u64::from_le_bytes(time.try_into().ok()?));
-    let date = u64::from_le_bytes(*date);
+    let date = u64::from_le_bytes(*s.first_chunk::<8>()?);
+    let time = u64::from_le_bytes(*s.get(8..)?.first_chunk::<8>()?);
+    let rest = s.get(16..19)?;
     // Byte lanes (little-endian) that hold digits, and the separators.
     const DATE_DIGITS: u64 = 0x00FF_FF00_FFFF_FFFF; // YYYY-MM-
     const TIME_DIGITS: u64 = 0xFFFF_00FF_FF00_FFFF; // DDTHH:MM
