@@ -42,6 +42,10 @@ fn bench(c: &mut Criterion) {
     g.bench_function("int64", |b| {
         b.iter(|| ints.iter().map(|s| parse_int::<i64>(black_box(s.as_bytes())).unwrap_or(0)).sum::<i64>())
     });
+    let counts = values(|x| (x % 200).to_string());
+    g.bench_function("uint32 (1 to 3 digits)", |b| {
+        b.iter(|| counts.iter().map(|s| u64::from(parse_int::<u32>(black_box(s.as_bytes())).unwrap_or(0))).sum::<u64>())
+    });
     let dates = values(|x| format!("2024-{:02}-{:02}", 1 + x % 12, 1 + x % 28));
     g.bench_function("date32", |b| {
         b.iter(|| dates.iter().map(|s| i64::from(parse_iso_date(black_box(s.as_bytes())).unwrap_or(0))).sum::<i64>())

@@ -21,8 +21,97 @@ pub fn parse_bool(s: &[u8]) -> Option<bool> {
 }
 
 /// An integer of type `T`; out of range is `None`, not a wrap.
-pub fn parse_int<T: lexical_core::FromLexical>(s: &[u8]) -> Option<T> {
-    lexical_core::parse(s).ok()
+#[inline(always)]
+pub fn parse_int<T: lexical_core::FromLexical + TryFrom<u64> + TryFrom<i64>>(s: &[u8]) -> Option<T> {
+    match short_int(s) {
+        Some(value) => value,
+        None => lexical_core::parse(s).ok(),
+    }
+}
+
+/// The common case of an integer column, `-?d{1,19}`, read eight digits
+/// at a time: `Some(value)` once decided (`Some(None)` when out of range
+/// for `T`), `None` for every other shape (a `+`, `-0`, more digits), which
+/// the general parser decides.
+#[inline(always)]
+fn short_int<T: TryFrom<u64> + TryFrom<i64>>(s: &[u8]) -> Option<Option<T>> {
+    let (neg, digits) = match s.first()? {
+        b'-' => (true, &s[1..]),
+        _ => (false, s),
+    };
+    if digits.is_empty() || digits.len() > 19 {
+        return None;
+    }
+    let v = digits_value(digits)?;
+    Some(match (neg, v) {
+        (false, _) => T::try_from(v).ok(),
+        (true, 0) => return None,
+        // -2^63 is the one negative without a positive i64.
+        (true, v) if v <= 1 << 63 => T::try_from((v as i64).wrapping_neg()).ok(),
+        (true, _) => None,
+    })
+}
+
+/// The value of `s`, up to 19 ASCII digits (none is 0), read as at most
+/// three 8-byte words; `None` if any byte is not a digit.
+#[inline(always)]
+fn digits_value(s: &[u8]) -> Option<u64> {
+    debug_assert!(s.len() <= 19);
+    let n = s.len();
+    if n <= 8 {
+        return word_value(s);
+    }
+    let low = word_value(&s[n - 8..])?;
+    if n <= 16 {
+        return Some(word_value(&s[..n - 8])? * 100_000_000 + low);
+    }
+    let middle = word_value(&s[n - 16..n - 8])?;
+    Some((word_value(&s[..n - 16])? * 100_000_000 + middle) * 100_000_000 + low)
+}
+
+/// The value of up to 8 ASCII digits, checked and combined in one word
+/// without a branch per digit; `None` if any byte is not a digit.
+#[inline(always)]
+fn word_value(s: &[u8]) -> Option<u64> {
+    let n = s.len();
+    debug_assert!(n <= 8);
+    if n < 4 {
+        // Too few to pay for the word arithmetic.
+        let mut v = 0;
+        for &b in s {
+            let d = b.wrapping_sub(b'0');
+            if d >= 10 {
+                return None;
+            }
+            v = v * 10 + u64::from(d);
+        }
+        return Some(v);
+    }
+    // The digits in the word's last `n` bytes (little-endian: the first
+    // digit lowest), and '0' before them: two 4-byte loads that may
+    // overlap (where they do, they hold the same bytes).
+    let first = u64::from(u32::from_le_bytes([s[0], s[1], s[2], s[3]]));
+    let last = u64::from(u32::from_le_bytes([s[n - 4], s[n - 3], s[n - 2], s[n - 1]]));
+    let w = (last << 32) | (first << (8 * (8 - n))) | ZEROS.checked_shr(8 * n as u32).unwrap_or(0);
+    if !all_digits(w, !0) {
+        return None;
+    }
+    // Pairs, then fours, then all eight digits, each step one multiply.
+    let w = (w & 0x0F0F_0F0F_0F0F_0F0F).wrapping_mul(2561) >> 8;
+    let w = (w & 0x00FF_00FF_00FF_00FF).wrapping_mul(6_553_601) >> 16;
+    Some((w & 0x0000_FFFF_0000_FFFF).wrapping_mul(42_949_672_960_001) >> 32)
+}
+
+/// Eight ASCII zeros in one word.
+const ZEROS: u64 = 0x3030_3030_3030_3030;
+
+/// Whether every byte lane of `v` that `lanes` selects holds an ASCII
+/// digit: 0x30..=0x39, a high nibble of 3 that is still 3 after adding 6.
+/// A lane past 0xF9 carries into the next one, but fails the first test.
+#[inline(always)]
+fn all_digits(v: u64, lanes: u64) -> bool {
+    const HIGH: u64 = 0xF0F0_F0F0_F0F0_F0F0;
+    v & HIGH & lanes == ZEROS & lanes && v.wrapping_add(0x0606_0606_0606_0606) & HIGH & lanes == ZEROS & lanes
 }
 
 /// A float. Overflow to infinity (`1e999`) is `None`; `inf`, `-inf` and
@@ -418,13 +507,6 @@ fn date_time_words(s: &[u8]) -> Option<(i64, u32, u32, u32, usize)> {
     const TIME_SEPARATORS: u64 = 0x0000_3A00_0054_0000; // 'T' at 2, ':' at 5
     let separators_ok =
         date & !DATE_DIGITS == DATE_SEPARATORS && time & !TIME_DIGITS == TIME_SEPARATORS && rest[0] == b':';
-    // A digit is 0x30..=0x39: high nibble 3, and still 3 after adding 6. A
-    // lane past 0xF9 carries into the next one, but fails the first test.
-    let all_digits = |v: u64, lanes: u64| {
-        const HIGH: u64 = 0xF0F0_F0F0_F0F0_F0F0;
-        const THREES: u64 = 0x3030_3030_3030_3030;
-        v & HIGH & lanes == THREES & lanes && v.wrapping_add(0x0606_0606_0606_0606) & HIGH & lanes == THREES & lanes
-    };
     if !(separators_ok && all_digits(date, DATE_DIGITS) && all_digits(time, TIME_DIGITS)) {
         return None;
     }
@@ -640,6 +722,70 @@ mod tests {
         assert_eq!(parse_int::<i64>(b"1.0"), None);
         assert_eq!(parse_int::<i64>(b" 1"), None);
         assert_eq!(parse_int::<i64>(b""), None);
+    }
+
+    /// Integers of every width read as the general parser reads them, on
+    /// strings of 0 to 22 bytes around the 8-, 16- and 19-digit word
+    /// boundaries, with signs, leading zeros and bytes that are no digit.
+    #[test]
+    fn word_read_integers_parse_as_the_general_parser_does() {
+        fn agree<T>(s: &str) -> bool
+        where
+            T: lexical_core::FromLexical + TryFrom<u64> + TryFrom<i64> + PartialEq + std::fmt::Debug,
+        {
+            let general: Option<T> = lexical_core::parse(s.as_bytes()).ok();
+            assert_eq!(parse_int::<T>(s.as_bytes()), general, "{s:?} as {}", std::any::type_name::<T>());
+            short_int::<T>(s.as_bytes()).is_some()
+        }
+        let mut cases: Vec<String> = ["", "-", "+", "-0", "+0", "0", "00", "-00000000000000000001", "1 ", " 1", "1-"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        let edges: [i128; 11] = [
+            i8::MIN.into(),
+            i8::MAX.into(),
+            i16::MIN.into(),
+            i16::MAX.into(),
+            i32::MIN.into(),
+            i32::MAX.into(),
+            i64::MIN.into(),
+            i64::MAX.into(),
+            u8::MAX.into(),
+            u16::MAX.into(),
+            u64::MAX.into(),
+        ];
+        for edge in edges.into_iter().chain([u32::MAX.into()]) {
+            for v in [edge - 1, edge, edge + 1] {
+                cases.push(v.to_string());
+            }
+        }
+        let mut next = below(0x9E37_79B9_7F4A_7C15);
+        let bytes = b"0123456789012345678901234567890123456789-+. a\xff";
+        for _ in 0..200_000 {
+            let len = next(23) as usize;
+            let mut s: Vec<u8> = (0..len).map(|_| b'0' + next(10) as u8).collect();
+            match next(6) {
+                0 if len > 0 => s[0] = b'-',
+                1 if len > 0 => s[next(len as u64) as usize] = bytes[next(bytes.len() as u64) as usize],
+                _ => {}
+            }
+            cases.push(String::from_utf8_lossy(&s).into_owned());
+        }
+        let mut fast = 0;
+        for s in &cases {
+            let taken = [
+                agree::<i8>(s),
+                agree::<i16>(s),
+                agree::<i32>(s),
+                agree::<i64>(s),
+                agree::<u8>(s),
+                agree::<u16>(s),
+                agree::<u32>(s),
+                agree::<u64>(s),
+            ];
+            fast += usize::from(taken.iter().all(|&t| t));
+        }
+        assert!(fast > cases.len() / 2, "the word reading took only {fast} of {}", cases.len());
     }
 
     #[test]
