@@ -76,16 +76,12 @@ fn word_value(s: &[u8]) -> Option<u64> {
     let n = s.len();
     debug_assert!(n <= 8);
     if n < 4 {
-        // Too few to pay for the word arithmetic.
-        let mut v = 0;
-        for &b in s {
-            let d = b.wrapping_sub(b'0');
-            if d >= 10 {
-                return None;
-            }
-            v = v * 10 + u64::from(d);
-        }
-        return Some(v);
+        // Too few to pay for the word arithmetic: the byte loop, where a
+        // point is as wrong as any other byte that is not a digit.
+        return match digits_and_point(s)? {
+            (v, None) => Some(v),
+            (_, Some(_)) => None,
+        };
     }
     // The digits in the word's last `n` bytes (little-endian: the first
     // digit lowest), and '0' before them: two 4-byte loads that may
