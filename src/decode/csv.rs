@@ -204,7 +204,6 @@ impl CsvDecoder {
             .enumerate()
             .map(|(i, c)| ColumnBuilder::new(c, max_rows, text_bytes(i)))
             .collect();
-        let utf8_checked = simdutf8::basic::from_utf8(data).is_ok();
         let mut tokens = Tokenizer::new(data, &self.options);
         let mut lines = LineCursor::new(chunk);
         let (mut records, mut nulled, mut rejects) = (0u64, 0u64, Vec::new());
@@ -213,6 +212,15 @@ impl CsvDecoder {
         let block_records = scratch.bytes_per_row.map_or(128, |b| (BLOCK_BYTES / b) as usize).clamp(16, 1024);
         while !tokens.done() {
             tokens.next_block(scratch, block_records);
+            // The block's text is checked as UTF-8 while the tokenizer has
+            // left it in cache; then text columns take their fields as
+            // they are (a block that fails has each of its strings checked).
+            let utf8_checked = match (scratch.records.first(), scratch.records.last()) {
+                (Some(first), Some(last)) => {
+                    simdutf8::basic::from_utf8(&data[first.start as usize..last.end as usize]).is_ok()
+                }
+                _ => true,
+            };
             nulled += self.parse_block(scratch, data, &mut builders, utf8_checked);
             let base = records as usize;
             records += scratch.records.len() as u64;

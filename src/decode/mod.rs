@@ -199,7 +199,7 @@ impl ColumnBuilder {
             ColumnBuilder::F64(b) => push!(b, parse_float(s)),
             ColumnBuilder::Str(b) => {
                 let text = if utf8_checked {
-                    // SAFETY: the caller validated the whole chunk as UTF-8,
+                    // SAFETY: the caller validated the text the field is cut from,
                     // and fields are cut at ASCII bytes (delimiter, quote,
                     // line break), never inside a multi-byte character.
                     unsafe { std::str::from_utf8_unchecked(s) }
@@ -277,7 +277,7 @@ impl ColumnBuilder {
             ColumnBuilder::U64(b) => each!(b, |s| parse_int(s).ok_or(FieldError::Parse)),
             ColumnBuilder::F32(b) => each!(b, |s| parse_float(s).ok_or(FieldError::Parse)),
             ColumnBuilder::F64(b) => each!(b, |s| parse_float(s).ok_or(FieldError::Parse)),
-            // SAFETY: the caller validated the whole chunk as UTF-8, and
+            // SAFETY: the caller validated the text the fields are cut from, and
             // fields are cut at ASCII bytes (delimiter, quote, line break),
             // never inside a multi-byte character.
             ColumnBuilder::Str(b) if utf8_checked => {
