@@ -188,11 +188,15 @@ pub(crate) fn split_record(
             // Unquoted fields, one after another, each ended by the next
             // special byte: the block's mask is walked a bit at a time,
             // until a field starts with a quote or the record ends.
-            let Some(mut bits) = specials.bits_from(field, |s| s.mask) else {
-                ranges.push((field as u32, data.len() as u32));
-                return Some(data.len());
-            };
+            let mut bits = 0u64;
             loop {
+                if bits == 0 {
+                    let Some(next) = specials.bits_from(field, |s| s.mask) else {
+                        ranges.push((field as u32, data.len() as u32));
+                        return Some(data.len());
+                    };
+                    bits = next;
+                }
                 let q = specials.base + bits.trailing_zeros() as usize;
                 let b = data[q];
                 if b != delimiter {
@@ -208,13 +212,6 @@ pub(crate) fn split_record(
                     break;
                 }
                 bits &= bits - 1;
-                if bits == 0 {
-                    let Some(next) = specials.bits_from(field, |s| s.mask) else {
-                        ranges.push((field as u32, data.len() as u32));
-                        return Some(data.len());
-                    };
-                    bits = next;
-                }
             }
         }
     }
