@@ -4,13 +4,14 @@
 mod csv;
 mod fields;
 mod json;
+mod text;
 pub mod value;
 
 use std::sync::Arc;
 
 use arrow_array::builder::{
     BooleanBuilder, Date32Builder, Decimal128Builder, Float32Builder, Float64Builder, Int16Builder, Int32Builder,
-    Int64Builder, Int8Builder, StringBuilder, UInt16Builder, UInt32Builder, UInt64Builder, UInt8Builder,
+    Int64Builder, Int8Builder, UInt16Builder, UInt32Builder, UInt64Builder, UInt8Builder,
 };
 use arrow_array::types::{
     TimestampMicrosecondType, TimestampMillisecondType, TimestampNanosecondType, TimestampSecondType,
@@ -23,6 +24,7 @@ pub(crate) use self::csv::first_line;
 pub(crate) use self::csv::{trim_line_end, LineCursor};
 pub use self::csv::{CsvDecoder, Scratch};
 pub use self::json::{Framing, JsonDecoder};
+use self::text::TextBuilder;
 use self::value::TimestampParser;
 use crate::error::Reject;
 use crate::spec::Column;
@@ -117,7 +119,7 @@ pub(crate) enum ColumnBuilder {
     U64(UInt64Builder),
     F32(Float32Builder),
     F64(Float64Builder),
-    Str(StringBuilder),
+    Str(TextBuilder),
     Decimal {
         builder: Decimal128Builder,
         precision: u8,
@@ -152,7 +154,7 @@ impl ColumnBuilder {
             DataType::UInt64 => ColumnBuilder::U64(UInt64Builder::with_capacity(rows)),
             DataType::Float32 => ColumnBuilder::F32(Float32Builder::with_capacity(rows)),
             DataType::Float64 => ColumnBuilder::F64(Float64Builder::with_capacity(rows)),
-            DataType::Utf8 => ColumnBuilder::Str(StringBuilder::with_capacity(rows, bytes)),
+            DataType::Utf8 => ColumnBuilder::Str(TextBuilder::with_capacity(rows, bytes)),
             DataType::Decimal128(p, s) => ColumnBuilder::Decimal {
                 builder: Decimal128Builder::with_capacity(rows)
                     .with_precision_and_scale(*p, *s)
@@ -343,7 +345,7 @@ impl ColumnBuilder {
             ColumnBuilder::U64(mut b) => Arc::new(b.finish()),
             ColumnBuilder::F32(mut b) => Arc::new(b.finish()),
             ColumnBuilder::F64(mut b) => Arc::new(b.finish()),
-            ColumnBuilder::Str(mut b) => Arc::new(b.finish()),
+            ColumnBuilder::Str(b) => Arc::new(b.finish()),
             ColumnBuilder::Decimal { mut builder, .. } => Arc::new(builder.finish()),
             ColumnBuilder::Date { mut builder, .. } => Arc::new(builder.finish()),
             ColumnBuilder::Timestamp { values, mut nulls, unit, tz, .. } => {
