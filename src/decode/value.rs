@@ -636,11 +636,11 @@ fn parse_with_format(s: &str, f: &str) -> Option<Instant> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     /// A xorshift sequence from `seed`: each call, a number below `n`.
-    fn below(mut x: u64) -> impl FnMut(u64) -> u64 {
+    pub(crate) fn below(mut x: u64) -> impl FnMut(u64) -> u64 {
         move |n| {
             x ^= x << 13;
             x ^= x >> 7;

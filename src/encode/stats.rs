@@ -167,16 +167,7 @@ fn increment_last_char(text: &str) -> Option<Vec<u8>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// A xorshift sequence: each call, a number below `n`.
-    fn below(mut x: u64) -> impl FnMut(u64) -> u64 {
-        move |n| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x % n
-        }
-    }
+    use crate::decode::value::tests::below;
 
     /// Strings that tie on long prefixes, hold zero bytes, end where others
     /// go on, and carry multi-byte characters.
