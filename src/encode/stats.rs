@@ -5,9 +5,10 @@
 //! compares per value, which made those compares 4-5% of a whole run on
 //! text-heavy data. Here each value is first compared by its leading 8
 //! bytes as one big-endian integer, which decides almost every value; only
-//! a tie on those bytes, between values longer than that, compares the rest. The result is then truncated and
-//! written into the column chunk's metadata exactly as the crate would have
-//! written it (the encoder's tests check that the metadata is identical).
+//! a tie on those bytes, between values longer than that, compares the
+//! rest. The result is then truncated and written into the column chunk's
+//! metadata exactly as the crate would have written it (the tests below
+//! check that the metadata is identical).
 
 use arrow_array::{Array, StringArray};
 use parquet::arrow::arrow_writer::ArrowColumnChunk;
@@ -62,7 +63,7 @@ fn text_bytes(array: &StringArray) -> i64 {
 
 /// The least and greatest non-null values, in byte order; `None` when
 /// every value is null (or there is none).
-pub(super) fn min_max(array: &StringArray) -> Option<(&[u8], &[u8])> {
+fn min_max(array: &StringArray) -> Option<(&[u8], &[u8])> {
     match array.nulls().filter(|n| n.null_count() > 0) {
         None => min_max_of(array, 0..array.len()),
         Some(nulls) => min_max_of(array, nulls.valid_indices()),
