@@ -232,6 +232,7 @@ impl Budget {
             open_files,
             object_reads,
             object_range_bytes,
+            objects: self.objects,
         })
     }
 }
@@ -255,6 +256,9 @@ pub struct Plan {
     /// (the budget holds room for them when it was told of objects).
     pub object_reads: usize,
     pub object_range_bytes: usize,
+    /// Whether the budget holds room for object I/O: the input or the
+    /// output is an object.
+    pub objects: bool,
 }
 
 impl Plan {
@@ -286,12 +290,14 @@ impl fmt::Display for Plan {
                 self.open_files
             )?;
         }
-        write!(
-            f,
-            "\nobject reads      {} ranged GETs of {} KiB in flight (an s3:// input)",
-            self.object_reads,
-            self.object_range() >> 10
-        )?;
+        if self.objects {
+            write!(
+                f,
+                "\nobject reads      {} ranged GETs of {} KiB in flight (an s3:// input)",
+                self.object_reads,
+                self.object_range() >> 10
+            )?;
+        }
         Ok(())
     }
 }
@@ -332,6 +338,9 @@ mod tests {
         // A range never holds more than a chunk.
         let small_chunks = Budget::new(512).chunk_bytes(1 << 20).objects(true).plan().unwrap();
         assert_eq!(small_chunks.object_range(), 1 << 20);
+        // The plan names the object reads only when it holds room for them.
+        assert!(s3.to_string().ends_with("\nobject reads      2 ranged GETs of 4096 KiB in flight (an s3:// input)"));
+        assert!(!local.to_string().contains("object reads"), "{local}");
     }
 
     #[test]

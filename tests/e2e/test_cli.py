@@ -185,6 +185,8 @@ def test_explain_prints_the_plan(sample, tmp_path):
     assert run.returncode == 0, run.stderr
     plan = sluicegate("plan", "--memory", 256, "--threads", 2).stdout
     assert plan.strip() in run.stderr
+    # A local input and output: no room set aside for object reads.
+    assert "object reads" not in run.stderr
 
 
 def test_budget_flags_reach_the_run(sample, tmp_path):
@@ -198,7 +200,7 @@ def test_budget_flags_reach_the_run(sample, tmp_path):
     # No partitions: nothing of the budget goes to partition buffers.
     assert plan == {"memory_mb": 640, "threads": 3, "chunk_bytes": 1000, "queue_depth": 2, "reorder_window": 5,
                     "row_group_rows": 9, "partition_buffer_bytes": 0, "open_files": 0,
-                    "object_reads": 2, "object_range_bytes": 8 << 20}
+                    "object_reads": 2, "object_range_bytes": 8 << 20, "objects": False}
 
 
 # ---- Parquet options ------------------------------------------------------
