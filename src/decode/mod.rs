@@ -4,26 +4,27 @@
 mod csv;
 mod fields;
 mod json;
+mod primitive;
 mod text;
 pub mod value;
 
 use std::sync::Arc;
 
-use arrow_array::builder::{
-    BooleanBuilder, Date32Builder, Decimal128Builder, Float32Builder, Float64Builder, Int16Builder, Int32Builder,
-    Int64Builder, Int8Builder, UInt16Builder, UInt32Builder, UInt64Builder, UInt8Builder,
-};
+use arrow_array::builder::BooleanBuilder;
 use arrow_array::types::{
-    TimestampMicrosecondType, TimestampMillisecondType, TimestampNanosecondType, TimestampSecondType,
+    Date32Type, Decimal128Type, Float32Type, Float64Type, Int16Type, Int32Type, Int64Type, Int8Type,
+    TimestampMicrosecondType, TimestampMillisecondType, TimestampNanosecondType, TimestampSecondType, UInt16Type,
+    UInt32Type, UInt64Type, UInt8Type,
 };
 use arrow_array::{ArrayRef, PrimitiveArray, RecordBatch};
-use arrow_buffer::{NullBufferBuilder, ScalarBuffer};
+use arrow_buffer::ScalarBuffer;
 use arrow_schema::{DataType, TimeUnit};
 
 pub(crate) use self::csv::first_line;
 pub(crate) use self::csv::{trim_line_end, LineCursor};
 pub use self::csv::{CsvDecoder, Scratch};
 pub use self::json::{Framing, JsonDecoder};
+use self::primitive::{PrimitiveValues, Validity};
 use self::text::TextBuilder;
 use self::value::TimestampParser;
 use crate::error::Reject;
@@ -81,20 +82,20 @@ pub struct Origin {
 /// The timestamp builder's parts, with a builder's append methods.
 struct TimestampAppender<'a> {
     values: &'a mut Vec<i64>,
-    nulls: &'a mut NullBufferBuilder,
+    nulls: &'a mut Validity,
 }
 
 impl TimestampAppender<'_> {
     #[inline]
     fn append_value(&mut self, v: i64) {
         self.values.push(v);
-        self.nulls.append_non_null();
+        self.nulls.push(true);
     }
 
     #[inline]
     fn append_null(&mut self) {
         self.values.push(0);
-        self.nulls.append_null();
+        self.nulls.push(false);
     }
 }
 
@@ -109,33 +110,20 @@ pub(crate) enum CellError {
 /// A typed builder for one column, fed field bytes.
 pub(crate) enum ColumnBuilder {
     Bool(BooleanBuilder),
-    I8(Int8Builder),
-    I16(Int16Builder),
-    I32(Int32Builder),
-    I64(Int64Builder),
-    U8(UInt8Builder),
-    U16(UInt16Builder),
-    U32(UInt32Builder),
-    U64(UInt64Builder),
-    F32(Float32Builder),
-    F64(Float64Builder),
+    I8(PrimitiveValues<Int8Type>),
+    I16(PrimitiveValues<Int16Type>),
+    I32(PrimitiveValues<Int32Type>),
+    I64(PrimitiveValues<Int64Type>),
+    U8(PrimitiveValues<UInt8Type>),
+    U16(PrimitiveValues<UInt16Type>),
+    U32(PrimitiveValues<UInt32Type>),
+    U64(PrimitiveValues<UInt64Type>),
+    F32(PrimitiveValues<Float32Type>),
+    F64(PrimitiveValues<Float64Type>),
     Str(TextBuilder),
-    Decimal {
-        builder: Decimal128Builder,
-        precision: u8,
-        scale: i8,
-    },
-    Date {
-        builder: Date32Builder,
-        format: Option<String>,
-    },
-    Timestamp {
-        values: Vec<i64>,
-        nulls: NullBufferBuilder,
-        parser: TimestampParser,
-        unit: TimeUnit,
-        tz: Option<Arc<str>>,
-    },
+    Decimal { builder: PrimitiveValues<Decimal128Type>, precision: u8, scale: i8 },
+    Date { builder: PrimitiveValues<Date32Type>, format: Option<String> },
+    Timestamp { values: Vec<i64>, nulls: Validity, parser: TimestampParser, unit: TimeUnit, tz: Option<Arc<str>> },
 }
 
 impl ColumnBuilder {
@@ -144,30 +132,26 @@ impl ColumnBuilder {
     pub(crate) fn new(column: &Column, rows: usize, bytes: usize) -> Self {
         match &column.data_type {
             DataType::Boolean => ColumnBuilder::Bool(BooleanBuilder::with_capacity(rows)),
-            DataType::Int8 => ColumnBuilder::I8(Int8Builder::with_capacity(rows)),
-            DataType::Int16 => ColumnBuilder::I16(Int16Builder::with_capacity(rows)),
-            DataType::Int32 => ColumnBuilder::I32(Int32Builder::with_capacity(rows)),
-            DataType::Int64 => ColumnBuilder::I64(Int64Builder::with_capacity(rows)),
-            DataType::UInt8 => ColumnBuilder::U8(UInt8Builder::with_capacity(rows)),
-            DataType::UInt16 => ColumnBuilder::U16(UInt16Builder::with_capacity(rows)),
-            DataType::UInt32 => ColumnBuilder::U32(UInt32Builder::with_capacity(rows)),
-            DataType::UInt64 => ColumnBuilder::U64(UInt64Builder::with_capacity(rows)),
-            DataType::Float32 => ColumnBuilder::F32(Float32Builder::with_capacity(rows)),
-            DataType::Float64 => ColumnBuilder::F64(Float64Builder::with_capacity(rows)),
+            DataType::Int8 => ColumnBuilder::I8(PrimitiveValues::with_capacity(rows)),
+            DataType::Int16 => ColumnBuilder::I16(PrimitiveValues::with_capacity(rows)),
+            DataType::Int32 => ColumnBuilder::I32(PrimitiveValues::with_capacity(rows)),
+            DataType::Int64 => ColumnBuilder::I64(PrimitiveValues::with_capacity(rows)),
+            DataType::UInt8 => ColumnBuilder::U8(PrimitiveValues::with_capacity(rows)),
+            DataType::UInt16 => ColumnBuilder::U16(PrimitiveValues::with_capacity(rows)),
+            DataType::UInt32 => ColumnBuilder::U32(PrimitiveValues::with_capacity(rows)),
+            DataType::UInt64 => ColumnBuilder::U64(PrimitiveValues::with_capacity(rows)),
+            DataType::Float32 => ColumnBuilder::F32(PrimitiveValues::with_capacity(rows)),
+            DataType::Float64 => ColumnBuilder::F64(PrimitiveValues::with_capacity(rows)),
             DataType::Utf8 => ColumnBuilder::Str(TextBuilder::with_capacity(rows, bytes)),
-            DataType::Decimal128(p, s) => ColumnBuilder::Decimal {
-                builder: Decimal128Builder::with_capacity(rows)
-                    .with_precision_and_scale(*p, *s)
-                    .expect("the schema checked precision and scale"),
-                precision: *p,
-                scale: *s,
-            },
+            DataType::Decimal128(p, s) => {
+                ColumnBuilder::Decimal { builder: PrimitiveValues::with_capacity(rows), precision: *p, scale: *s }
+            }
             DataType::Date32 => {
-                ColumnBuilder::Date { builder: Date32Builder::with_capacity(rows), format: column.format.clone() }
+                ColumnBuilder::Date { builder: PrimitiveValues::with_capacity(rows), format: column.format.clone() }
             }
             DataType::Timestamp(unit, tz) => ColumnBuilder::Timestamp {
                 values: Vec::with_capacity(rows),
-                nulls: NullBufferBuilder::new(rows),
+                nulls: Validity::with_capacity(rows),
                 parser: TimestampParser::new(*unit, tz.as_deref(), column.format.clone()),
                 unit: *unit,
                 tz: tz.clone(),
@@ -217,7 +201,7 @@ impl ColumnBuilder {
             ColumnBuilder::Date { builder, format } => push!(builder, parse_date(s, format.as_deref())),
             ColumnBuilder::Timestamp { values, nulls, parser, .. } => {
                 values.push(parser.parse(s).ok_or(FieldError::Parse)?);
-                nulls.append_non_null();
+                nulls.push(true);
                 Ok(())
             }
         }
@@ -327,7 +311,7 @@ impl ColumnBuilder {
             ColumnBuilder::Date { builder, .. } => builder.append_null(),
             ColumnBuilder::Timestamp { values, nulls, .. } => {
                 values.push(0);
-                nulls.append_null();
+                nulls.push(false);
             }
         }
     }
@@ -335,20 +319,25 @@ impl ColumnBuilder {
     pub(crate) fn finish(self) -> ArrayRef {
         match self {
             ColumnBuilder::Bool(mut b) => Arc::new(b.finish()),
-            ColumnBuilder::I8(mut b) => Arc::new(b.finish()),
-            ColumnBuilder::I16(mut b) => Arc::new(b.finish()),
-            ColumnBuilder::I32(mut b) => Arc::new(b.finish()),
-            ColumnBuilder::I64(mut b) => Arc::new(b.finish()),
-            ColumnBuilder::U8(mut b) => Arc::new(b.finish()),
-            ColumnBuilder::U16(mut b) => Arc::new(b.finish()),
-            ColumnBuilder::U32(mut b) => Arc::new(b.finish()),
-            ColumnBuilder::U64(mut b) => Arc::new(b.finish()),
-            ColumnBuilder::F32(mut b) => Arc::new(b.finish()),
-            ColumnBuilder::F64(mut b) => Arc::new(b.finish()),
+            ColumnBuilder::I8(b) => Arc::new(b.finish()),
+            ColumnBuilder::I16(b) => Arc::new(b.finish()),
+            ColumnBuilder::I32(b) => Arc::new(b.finish()),
+            ColumnBuilder::I64(b) => Arc::new(b.finish()),
+            ColumnBuilder::U8(b) => Arc::new(b.finish()),
+            ColumnBuilder::U16(b) => Arc::new(b.finish()),
+            ColumnBuilder::U32(b) => Arc::new(b.finish()),
+            ColumnBuilder::U64(b) => Arc::new(b.finish()),
+            ColumnBuilder::F32(b) => Arc::new(b.finish()),
+            ColumnBuilder::F64(b) => Arc::new(b.finish()),
             ColumnBuilder::Str(b) => Arc::new(b.finish()),
-            ColumnBuilder::Decimal { mut builder, .. } => Arc::new(builder.finish()),
-            ColumnBuilder::Date { mut builder, .. } => Arc::new(builder.finish()),
-            ColumnBuilder::Timestamp { values, mut nulls, unit, tz, .. } => {
+            ColumnBuilder::Decimal { builder, precision, scale } => Arc::new(
+                builder
+                    .finish()
+                    .with_precision_and_scale(precision, scale)
+                    .expect("the schema checked precision and scale"),
+            ),
+            ColumnBuilder::Date { builder, .. } => Arc::new(builder.finish()),
+            ColumnBuilder::Timestamp { values, nulls, unit, tz, .. } => {
                 let values = ScalarBuffer::from(values);
                 let nulls = nulls.finish();
                 match unit {

@@ -7,14 +7,16 @@
 //! loads and stores, and grows a single `Vec` of offsets.
 
 use arrow_array::StringArray;
-use arrow_buffer::{Buffer, NullBufferBuilder, OffsetBuffer, ScalarBuffer};
+use arrow_buffer::{Buffer, OffsetBuffer, ScalarBuffer};
+
+use super::primitive::Validity;
 
 #[derive(Debug)]
 pub(crate) struct TextBuilder {
     values: Vec<u8>,
     /// One more than the values appended: each value's start, then the end.
     offsets: Vec<i32>,
-    nulls: NullBufferBuilder,
+    nulls: Validity,
 }
 
 impl TextBuilder {
@@ -22,7 +24,7 @@ impl TextBuilder {
     pub(crate) fn with_capacity(rows: usize, bytes: usize) -> Self {
         let mut offsets = Vec::with_capacity(rows + 1);
         offsets.push(0);
-        TextBuilder { values: Vec::with_capacity(bytes), offsets, nulls: NullBufferBuilder::new(rows) }
+        TextBuilder { values: Vec::with_capacity(bytes), offsets, nulls: Validity::with_capacity(rows) }
     }
 
     #[inline(always)]
@@ -38,13 +40,13 @@ impl TextBuilder {
             self.values.set_len(at + bytes.len());
         }
         self.push_offset();
-        self.nulls.append_non_null();
+        self.nulls.push(true);
     }
 
     #[inline]
     pub(crate) fn append_null(&mut self) {
         self.push_offset();
-        self.nulls.append_null();
+        self.nulls.push(false);
     }
 
     /// The text appended so far, values one after another.
@@ -52,7 +54,7 @@ impl TextBuilder {
         &self.values
     }
 
-    pub(crate) fn finish(mut self) -> StringArray {
+    pub(crate) fn finish(self) -> StringArray {
         // SAFETY: offsets start at 0 and never fall, the last is the length
         // of `values`, and each value was a `&str`, so every slice between
         // two offsets is UTF-8.

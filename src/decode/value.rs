@@ -553,9 +553,10 @@ fn parse_iso_instant(s: &[u8]) -> Option<Instant> {
         if n == 0 {
             return None;
         }
-        for _ in n..9 {
-            nanos *= 10;
-        }
+        // Up to nanoseconds, by one multiply (a loop of them was a chain
+        // of six on millisecond text).
+        const SCALE: [u32; 9] = [100_000_000, 10_000_000, 1_000_000, 100_000, 10_000, 1_000, 100, 10, 1];
+        nanos *= SCALE[n.min(9) - 1];
     }
     if h > 23 || mi > 59 || sec > 59 {
         return None;
@@ -917,6 +918,14 @@ pub(crate) mod tests {
         assert_eq!(ms.parse(b"1970-01-01T00:00:00+5"), None);
         let ns = TimestampParser::new(TimeUnit::Nanosecond, None, None);
         assert_eq!(ns.parse(b"1970-01-01T00:00:00.123456789"), Some(123_456_789));
+        // Every count of fraction digits; past nine they are cut.
+        let digits = "123456789012";
+        for n in 1..=digits.len() {
+            let text = format!("1970-01-01T00:00:00.{}Z", &digits[..n]);
+            let want: i64 = format!("{:0<9}", &digits[..n.min(9)]).parse().unwrap();
+            assert_eq!(ns.parse(text.as_bytes()), Some(want), "{text}");
+        }
+        assert_eq!(ns.parse(b"1970-01-01T00:00:00.Z"), None);
         assert_eq!(ns.parse(b"2300-01-01T00:00:00"), None, "out of range for ns");
     }
 
