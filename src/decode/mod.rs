@@ -17,14 +17,13 @@ use arrow_array::types::{
     UInt32Type, UInt64Type, UInt8Type,
 };
 use arrow_array::{ArrayRef, PrimitiveArray, RecordBatch};
-use arrow_buffer::ScalarBuffer;
 use arrow_schema::{DataType, TimeUnit};
 
 pub(crate) use self::csv::first_line;
 pub(crate) use self::csv::{trim_line_end, LineCursor};
 pub use self::csv::{CsvDecoder, Scratch};
 pub use self::json::{Framing, JsonDecoder};
-use self::primitive::{PrimitiveValues, Validity};
+use self::primitive::PrimitiveValues;
 use self::text::TextBuilder;
 use self::value::TimestampParser;
 use crate::error::Reject;
@@ -79,26 +78,6 @@ pub struct Origin {
     pub record: u32,
 }
 
-/// The timestamp builder's parts, with a builder's append methods.
-struct TimestampAppender<'a> {
-    values: &'a mut Vec<i64>,
-    nulls: &'a mut Validity,
-}
-
-impl TimestampAppender<'_> {
-    #[inline]
-    fn append_value(&mut self, v: i64) {
-        self.values.push(v);
-        self.nulls.push(true);
-    }
-
-    #[inline]
-    fn append_null(&mut self) {
-        self.values.push(0);
-        self.nulls.push(false);
-    }
-}
-
 /// Why a value could not be appended to a column.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum CellError {
@@ -121,9 +100,22 @@ pub(crate) enum ColumnBuilder {
     F32(PrimitiveValues<Float32Type>),
     F64(PrimitiveValues<Float64Type>),
     Str(TextBuilder),
-    Decimal { builder: PrimitiveValues<Decimal128Type>, precision: u8, scale: i8 },
-    Date { builder: PrimitiveValues<Date32Type>, format: Option<String> },
-    Timestamp { values: Vec<i64>, nulls: Validity, parser: TimestampParser, unit: TimeUnit, tz: Option<Arc<str>> },
+    Decimal {
+        builder: PrimitiveValues<Decimal128Type>,
+        precision: u8,
+        scale: i8,
+    },
+    Date {
+        builder: PrimitiveValues<Date32Type>,
+        format: Option<String>,
+    },
+    /// Values in `unit` since the epoch, typed by unit when finished.
+    Timestamp {
+        builder: PrimitiveValues<Int64Type>,
+        parser: TimestampParser,
+        unit: TimeUnit,
+        tz: Option<Arc<str>>,
+    },
 }
 
 impl ColumnBuilder {
@@ -150,8 +142,7 @@ impl ColumnBuilder {
                 ColumnBuilder::Date { builder: PrimitiveValues::with_capacity(rows), format: column.format.clone() }
             }
             DataType::Timestamp(unit, tz) => ColumnBuilder::Timestamp {
-                values: Vec::with_capacity(rows),
-                nulls: Validity::with_capacity(rows),
+                builder: PrimitiveValues::with_capacity(rows),
                 parser: TimestampParser::new(*unit, tz.as_deref(), column.format.clone()),
                 unit: *unit,
                 tz: tz.clone(),
@@ -199,11 +190,7 @@ impl ColumnBuilder {
                 push!(builder, parse_decimal(s, *precision, *scale))
             }
             ColumnBuilder::Date { builder, format } => push!(builder, parse_date(s, format.as_deref())),
-            ColumnBuilder::Timestamp { values, nulls, parser, .. } => {
-                values.push(parser.parse(s).ok_or(FieldError::Parse)?);
-                nulls.push(true);
-                Ok(())
-            }
+            ColumnBuilder::Timestamp { builder, parser, .. } => push!(builder, parser.parse(s)),
         }
     }
 
@@ -278,9 +265,8 @@ impl ColumnBuilder {
                 let format = format.as_deref();
                 each!(builder, |s| parse_date(s, format).ok_or(FieldError::Parse))
             }
-            ColumnBuilder::Timestamp { values, nulls, parser, .. } => {
-                let mut b = TimestampAppender { values, nulls };
-                each!(b, |s| parser.parse(s).ok_or(FieldError::Parse))
+            ColumnBuilder::Timestamp { builder, parser, .. } => {
+                each!(builder, |s| parser.parse(s).ok_or(FieldError::Parse))
             }
         }
     }
@@ -309,10 +295,7 @@ impl ColumnBuilder {
             ColumnBuilder::Str(b) => b.append_null(),
             ColumnBuilder::Decimal { builder, .. } => builder.append_null(),
             ColumnBuilder::Date { builder, .. } => builder.append_null(),
-            ColumnBuilder::Timestamp { values, nulls, .. } => {
-                values.push(0);
-                nulls.push(false);
-            }
+            ColumnBuilder::Timestamp { builder, .. } => builder.append_null(),
         }
     }
 
@@ -337,9 +320,8 @@ impl ColumnBuilder {
                     .expect("the schema checked precision and scale"),
             ),
             ColumnBuilder::Date { builder, .. } => Arc::new(builder.finish()),
-            ColumnBuilder::Timestamp { values, nulls, unit, tz, .. } => {
-                let values = ScalarBuffer::from(values);
-                let nulls = nulls.finish();
+            ColumnBuilder::Timestamp { builder, unit, tz, .. } => {
+                let (values, nulls) = builder.into_parts();
                 match unit {
                     TimeUnit::Second => {
                         Arc::new(PrimitiveArray::<TimestampSecondType>::new(values, nulls).with_timezone_opt(tz))

@@ -10,7 +10,7 @@ use arrow_buffer::{BooleanBuffer, Buffer, NullBuffer, ScalarBuffer};
 
 /// A validity bitmap under construction: one bit per value, set when the
 /// value is valid.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(crate) struct Validity {
     words: Vec<u64>,
     len: usize,
@@ -74,7 +74,14 @@ impl<T: ArrowPrimitiveType> PrimitiveValues<T> {
     /// The array, of `T`'s default data type (the caller sets precision,
     /// scale or time zone where the column has them).
     pub(crate) fn finish(self) -> PrimitiveArray<T> {
-        PrimitiveArray::new(ScalarBuffer::from(self.values), self.validity.finish())
+        let (values, nulls) = self.into_parts();
+        PrimitiveArray::new(values, nulls)
+    }
+
+    /// The values and their validity, for an array of another type with
+    /// the same native values (timestamps of a unit chosen at run time).
+    pub(crate) fn into_parts(self) -> (ScalarBuffer<T::Native>, Option<NullBuffer>) {
+        (ScalarBuffer::from(self.values), self.validity.finish())
     }
 }
 
