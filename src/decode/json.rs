@@ -7,6 +7,10 @@
 //! simd-json parses without recursion and stops at the nesting depth limit;
 //! the walk into the builders recurses only as deep as the schema.
 //!
+//! Most records are flat objects of short scalars: those take the fast
+//! path of [`super::flat`], which reads them straight into the builders,
+//! and leaves every other record to simd-json.
+//!
 //! With `flatten`, dotted column names (`addr.city`) are read as paths: the
 //! builders nest as the paths do, as if the schema held a struct `addr`
 //! with a field `city`, and the leaves come out as the schema's columns.
@@ -21,6 +25,7 @@ use arrow_schema::{DataType, Field, FieldRef, Fields, SchemaRef};
 use simd_json::tape::{Node, Tape};
 use simd_json::StaticNode;
 
+use super::flat::{plain_text, Flat, FlatReader};
 use super::value::parse_decimal_number;
 use super::{ColumnBuilder, Decoded, FieldError, LineCursor, Origin};
 use crate::error::{show_value, Error, ErrorKind, Problem, Reject, Result};
@@ -50,6 +55,8 @@ pub struct JsonDecoder {
     on_error: OnError,
     /// Record where each row came from ([`Decoded::origins`]).
     origins: bool,
+    /// Flat records take the fast path ([`super::flat`]).
+    fast_path: bool,
 }
 
 /// Why a pass over a chunk stopped.
@@ -105,6 +112,7 @@ impl JsonDecoder {
             paths,
             on_error: OnError::Fail,
             origins: false,
+            fast_path: true,
         })
     }
 
@@ -121,6 +129,22 @@ impl JsonDecoder {
     pub fn with_origins(mut self, origins: bool) -> Self {
         self.origins = origins;
         self
+    }
+
+    /// Whether flat records take the fast path (the default), for checks
+    /// that compare it with the general one.
+    pub fn with_fast_path(mut self, fast_path: bool) -> Self {
+        self.fast_path = fast_path;
+        self
+    }
+
+    /// The fast path's reader for a chunk, when its schema and text allow it.
+    fn flat_reader(&self, data: &[u8]) -> Option<FlatReader> {
+        // A flat object is one level deep, well within any depth limit
+        // past the record's own.
+        let allowed = self.fast_path && self.paths.is_none() && self.options.max_depth >= 2;
+        let reader = FlatReader::new(&self.schema, self.options.unknown_fields_are_errors).filter(|_| allowed)?;
+        plain_text(data).then_some(reader)
     }
 
     /// The builders for a chunk of up to `rows` records.
@@ -218,7 +242,8 @@ impl JsonDecoder {
         let record = got.records;
         let text = &chunk.data[start..end];
         let null_bad_values = self.on_error == OnError::Null;
-        let mut attempt = |root: &mut Builder| parser.append(root, text, &self.options, null_bad_values);
+        let fresh = || self.root(1, text.len());
+        let mut attempt = |root: &mut Builder| parser.append(root, text, &self.options, null_bad_values, fresh);
         let failed = if careful {
             attempt(&mut self.root(1, text.len())).err()
         } else {
@@ -284,7 +309,7 @@ impl JsonDecoder {
         let data = &chunk.data[..];
         let max_rows = chunk.line_feeds() + 1;
         let mut root = self.root(max_rows, data.len() / 4);
-        let mut parser = RecordParser::new(&self.options);
+        let mut parser = RecordParser::new(&self.options, self.flat_reader(data));
         let mut got = Collected::default();
         let mut lines = LineCursor::new(chunk);
         let mut pos = 0usize;
@@ -313,7 +338,7 @@ impl JsonDecoder {
         // the rows without a second scan.
         let rows = bytecount::count(data, b'{').min(data.len() / 3 + 1);
         let mut root = self.root(rows, data.len() / 4);
-        let mut parser = RecordParser::new(&self.options);
+        let mut parser = RecordParser::new(&self.options, self.flat_reader(data));
         let mut got = Collected::default();
         let mut lines = LineCursor::new(chunk);
         let elements = Elements { data, from: 0, first: chunk.seq == 0, done: false, seen: 0 };
@@ -471,20 +496,46 @@ struct RecordParser {
     buffers: simd_json::Buffers,
     tape: Option<Tape<'static>>,
     max_depth: usize,
+    /// The fast path, where the chunk allows it.
+    flat: Option<FlatReader>,
 }
 
 impl RecordParser {
-    fn new(options: &JsonOptions) -> Self {
+    fn new(options: &JsonOptions, flat: Option<FlatReader>) -> Self {
         RecordParser {
             text: Vec::new(),
             buffers: simd_json::Buffers::with_max_depth(0, options.max_depth),
             tape: Some(Tape::null()),
             max_depth: options.max_depth,
+            flat,
         }
     }
 
     /// Appends one record; returns the values the null policy made null.
+    /// `fresh` makes builders for one row, where the general path tells
+    /// what is wrong with a record the fast path left half appended.
     fn append(
+        &mut self,
+        root: &mut Builder,
+        record: &[u8],
+        options: &JsonOptions,
+        null_bad_values: bool,
+        fresh: impl FnOnce() -> Builder,
+    ) -> std::result::Result<u64, RowError> {
+        match self.flat.as_mut().map(|flat| flat.append(root, record, null_bad_values)) {
+            Some(Flat::Appended(nulled)) => Ok(nulled),
+            Some(Flat::Failed) => match self.parse(&mut fresh(), record, options, null_bad_values) {
+                Err(e) => Err(e),
+                Ok(_) => Err(RowError::new(ErrorKind::Encode(
+                    "the JSON fast path refused a record that the general path takes".into(),
+                ))),
+            },
+            Some(Flat::Declined) | None => self.parse(root, record, options, null_bad_values),
+        }
+    }
+
+    /// Appends one record through simd-json's tape.
+    fn parse(
         &mut self,
         root: &mut Builder,
         record: &[u8],
@@ -754,7 +805,7 @@ impl<'a> Record<'a> {
 }
 
 /// A builder for one JSON value of a schema type.
-enum Builder {
+pub(super) enum Builder {
     Scalar { builder: ColumnBuilder, data_type: DataType, nullable: bool },
     Struct { fields: Fields, children: Vec<Builder>, nulls: NullBufferBuilder },
     List { item: FieldRef, offsets: Vec<i32>, child: Box<Builder>, nulls: NullBufferBuilder },
@@ -814,16 +865,18 @@ impl Builder {
             return Ok(());
         }
         match self {
-            Builder::Scalar { builder, data_type, nullable } => match append_scalar(builder, record, i) {
-                Ok(()) => Ok(()),
-                // The null policy mends a value that does not fit.
-                Err(_) if *nullable && record.null_bad_values => {
-                    builder.append_null();
-                    record.nulled.set(record.nulled.get() + 1);
-                    Ok(())
+            Builder::Scalar { builder, data_type, nullable } => {
+                match append_scalar(builder, Scalar::of(record, i), || record.number_text(i)) {
+                    Ok(()) => Ok(()),
+                    // The null policy mends a value that does not fit.
+                    Err(_) if *nullable && record.null_bad_values => {
+                        builder.append_null();
+                        record.nulled.set(record.nulled.get() + 1);
+                        Ok(())
+                    }
+                    Err(e) => Err(RowError::new(scalar_error(e, data_type)).with_value(record.value_text(i))),
                 }
-                Err(e) => Err(RowError::new(scalar_error(e, data_type)).with_value(record.value_text(i))),
-            },
+            }
             Builder::Struct { fields, children, nulls } => {
                 if !matches!(nodes[i], Node::Object { .. }) {
                     let expected = type_name(&DataType::Struct(fields.clone()));
@@ -1025,47 +1078,90 @@ fn scalar_error(e: FieldError, data_type: &DataType) -> ErrorKind {
     }
 }
 
+/// A JSON value as a scalar column takes it: what simd-json's tape holds
+/// for it (an integer is `U64` when it has no sign and `I64` when it has
+/// one, as simd-json reads them). [`super::flat`] makes the same values.
+#[derive(Debug, Clone, Copy)]
+pub(super) enum Scalar<'a> {
+    Str(&'a str),
+    Bool(bool),
+    I64(i64),
+    U64(u64),
+    F64(f64),
+    /// A number past a double's range (masked before the parse).
+    Overflow,
+    /// An object or an array, which no scalar column takes.
+    Nested,
+}
+
+impl<'a> Scalar<'a> {
+    /// The scalar at `nodes[i]` of a parsed record, not a JSON null.
+    fn of(record: &Record<'a>, i: usize) -> Scalar<'a> {
+        if record.is_overflow(i) {
+            return Scalar::Overflow;
+        }
+        match record.nodes[i] {
+            Node::String(s) => Scalar::Str(s),
+            Node::Static(StaticNode::Bool(b)) => Scalar::Bool(b),
+            Node::Static(StaticNode::I64(v)) => Scalar::I64(v),
+            Node::Static(StaticNode::U64(v)) => Scalar::U64(v),
+            Node::Static(StaticNode::F64(v)) => Scalar::F64(v),
+            Node::Static(StaticNode::Null) | Node::Object { .. } | Node::Array { .. } => Scalar::Nested,
+        }
+    }
+}
+
 /// One JSON scalar into a typed builder. Numbers go into any numeric column
 /// they fit exactly; strings are parsed as CSV fields are (so timestamps,
 /// dates and decimals come as strings); numbers and booleans into a string
-/// column are written as JSON writes them.
+/// column are written as JSON writes them. `number_text` gives a number's
+/// text as the record writes it, for the few values its double does not
+/// hold exactly.
 ///
 /// An integer past the 64-bit range is on the tape as the nearest double
 /// (simd-json's `big-int-as-float`): whole and at least 2^63 in size, so no
 /// integer column takes it, a float column takes the nearest value, and a
 /// decimal or string column reads its digits from the text.
-fn append_scalar(builder: &mut ColumnBuilder, record: &Record, i: usize) -> std::result::Result<(), FieldError> {
+pub(super) fn append_scalar<'t>(
+    builder: &mut ColumnBuilder,
+    scalar: Scalar<'_>,
+    number_text: impl FnOnce() -> &'t [u8],
+) -> std::result::Result<(), FieldError> {
     use ColumnBuilder as B;
-    let node = &record.nodes[i];
-    if record.is_overflow(i) {
+    if let Scalar::Overflow = scalar {
         // Past a double's range: only a string column takes it, as written.
         let B::Str(b) = builder else { return Err(FieldError::Parse) };
-        b.append_value(std::str::from_utf8(record.number_text(i)).map_err(|_| FieldError::Parse)?);
+        b.append_value(std::str::from_utf8(number_text()).map_err(|_| FieldError::Parse)?);
         return Ok(());
     }
     macro_rules! int {
         ($b:expr, $t:ty) => {{
-            let v: $t = match node {
-                Node::Static(StaticNode::I64(v)) => <$t>::try_from(*v).map_err(|_| FieldError::Parse)?,
-                Node::Static(StaticNode::U64(v)) => <$t>::try_from(*v).map_err(|_| FieldError::Parse)?,
-                Node::Static(StaticNode::F64(f)) if f.fract() == 0.0 && f.abs() < 9.007_199_254_740_992e15 => {
-                    <$t>::try_from(*f as i64).map_err(|_| FieldError::Parse)?
+            let v: $t = match scalar {
+                Scalar::I64(v) => <$t>::try_from(v).map_err(|_| FieldError::Parse)?,
+                Scalar::U64(v) => <$t>::try_from(v).map_err(|_| FieldError::Parse)?,
+                Scalar::F64(f) if f.fract() == 0.0 && f.abs() < 9.007_199_254_740_992e15 => {
+                    <$t>::try_from(f as i64).map_err(|_| FieldError::Parse)?
                 }
-                Node::String(s) => return builder.append(s.as_bytes(), true),
+                Scalar::Str(s) => return builder.append(s.as_bytes(), true),
                 _ => return Err(FieldError::Parse),
             };
             $b.append_value(v);
             Ok(())
         }};
     }
-    let number_text = |node: &Node| -> Option<String> {
-        match node {
-            Node::Static(StaticNode::I64(v)) => Some(v.to_string()),
-            Node::Static(StaticNode::U64(v)) => Some(v.to_string()),
-            Node::Static(StaticNode::F64(v)) => Some(v.to_string()),
-            _ => None,
-        }
-    };
+    macro_rules! float {
+        ($b:expr, $t:ty) => {{
+            let v = match scalar {
+                Scalar::I64(v) => v as $t,
+                Scalar::U64(v) => v as $t,
+                Scalar::F64(v) => v as $t,
+                Scalar::Str(s) => return builder.append(s.as_bytes(), true),
+                _ => return Err(FieldError::Parse),
+            };
+            $b.append_value(v);
+            Ok(())
+        }};
+    }
     match builder {
         B::I8(b) => int!(b, i8),
         B::I16(b) => int!(b, i16),
@@ -1075,84 +1171,49 @@ fn append_scalar(builder: &mut ColumnBuilder, record: &Record, i: usize) -> std:
         B::U16(b) => int!(b, u16),
         B::U32(b) => int!(b, u32),
         B::U64(b) => int!(b, u64),
-        B::F32(b) => match node {
-            Node::Static(StaticNode::I64(v)) => {
-                b.append_value(*v as f32);
+        B::F32(b) => float!(b, f32),
+        B::F64(b) => float!(b, f64),
+        B::Bool(b) => match scalar {
+            Scalar::Bool(v) => {
+                b.append_value(v);
                 Ok(())
             }
-            Node::Static(StaticNode::U64(v)) => {
-                b.append_value(*v as f32);
-                Ok(())
-            }
-            Node::Static(StaticNode::F64(v)) => {
-                b.append_value(*v as f32);
-                Ok(())
-            }
-            Node::String(s) => builder.append(s.as_bytes(), true),
+            Scalar::Str(s) => builder.append(s.as_bytes(), true),
             _ => Err(FieldError::Parse),
         },
-        B::F64(b) => match node {
-            Node::Static(StaticNode::I64(v)) => {
-                b.append_value(*v as f64);
-                Ok(())
-            }
-            Node::Static(StaticNode::U64(v)) => {
-                b.append_value(*v as f64);
-                Ok(())
-            }
-            Node::Static(StaticNode::F64(v)) => {
-                b.append_value(*v);
-                Ok(())
-            }
-            Node::String(s) => builder.append(s.as_bytes(), true),
-            _ => Err(FieldError::Parse),
-        },
-        B::Bool(b) => match node {
-            Node::Static(StaticNode::Bool(v)) => {
-                b.append_value(*v);
-                Ok(())
-            }
-            Node::String(s) => builder.append(s.as_bytes(), true),
-            _ => Err(FieldError::Parse),
-        },
-        B::Str(b) => match node {
-            Node::String(s) => {
-                b.append_value(s);
-                Ok(())
-            }
-            Node::Static(StaticNode::Bool(v)) => {
-                b.append_value(if *v { "true" } else { "false" });
-                Ok(())
-            }
-            Node::Static(StaticNode::F64(v)) if is_wide_integer(*v) => {
-                let text = record.number_text(i);
-                if text.iter().all(|b| b.is_ascii_digit() || *b == b'-') {
-                    // SAFETY: ASCII digits and a sign.
-                    b.append_value(unsafe { std::str::from_utf8_unchecked(text) });
-                } else {
-                    b.append_value(v.to_string());
+        B::Str(b) => {
+            match scalar {
+                Scalar::Str(s) => b.append_value(s),
+                Scalar::Bool(v) => b.append_value(if v { "true" } else { "false" }),
+                Scalar::F64(v) if is_wide_integer(v) => {
+                    let text = number_text();
+                    if text.iter().all(|b| b.is_ascii_digit() || *b == b'-') {
+                        // SAFETY: ASCII digits and a sign.
+                        b.append_value(unsafe { std::str::from_utf8_unchecked(text) });
+                    } else {
+                        b.append_value(v.to_string());
+                    }
                 }
-                Ok(())
+                Scalar::I64(v) => b.append_value(v.to_string()),
+                Scalar::U64(v) => b.append_value(v.to_string()),
+                Scalar::F64(v) => b.append_value(v.to_string()),
+                Scalar::Overflow | Scalar::Nested => return Err(FieldError::Parse),
             }
-            n => {
-                let text = number_text(n).ok_or(FieldError::Parse)?;
-                b.append_value(text);
-                Ok(())
-            }
-        },
+            Ok(())
+        }
         B::Decimal { builder: b, precision, scale } => {
-            let v = match node {
-                Node::String(s) => return builder.append(s.as_bytes(), true),
-                Node::Static(StaticNode::I64(v)) => decimal_from_int(*v as i128, *precision, *scale),
-                Node::Static(StaticNode::U64(v)) => decimal_from_int(*v as i128, *precision, *scale),
-                Node::Static(StaticNode::F64(_)) => parse_decimal_number(record.number_text(i), *precision, *scale),
+            let v = match scalar {
+                Scalar::Str(s) => return builder.append(s.as_bytes(), true),
+                Scalar::I64(v) => decimal_from_int(v as i128, *precision, *scale),
+                Scalar::U64(v) => decimal_from_int(v as i128, *precision, *scale),
+                Scalar::F64(_) => parse_decimal_number(number_text(), *precision, *scale),
                 _ => None,
             };
             b.append_value(v.ok_or(FieldError::Parse)?);
             Ok(())
         }
-        B::Date { .. } | B::Timestamp { .. } => match node {
-            Node::String(s) => builder.append(s.as_bytes(), true),
+        B::Date { .. } | B::Timestamp { .. } => match scalar {
+            Scalar::Str(s) => builder.append(s.as_bytes(), true),
             _ => Err(FieldError::Parse),
         },
     }

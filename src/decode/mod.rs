@@ -3,6 +3,7 @@
 
 mod csv;
 mod fields;
+mod flat;
 mod json;
 mod primitive;
 mod text;
