@@ -191,7 +191,7 @@ mod tests {
     #[test]
     fn min_max_is_the_byte_order_min_max() {
         for seed in 1..200u64 {
-            let strings = tricky_strings(seed * 0x9E37_79B9_7F4A_7C15, 1 + (seed as usize % 40));
+            let strings = tricky_strings(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15), 1 + (seed as usize % 40));
             let array = StringArray::from(strings.clone());
             let want = {
                 let valid = strings.iter().flatten().map(|s| s.as_bytes());
