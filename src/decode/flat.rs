@@ -14,8 +14,9 @@
 //! `json_fast_path` compare both paths.
 //!
 //! A chunk takes the fast path only when it is valid UTF-8 and holds no
-//! control character but the line feed ([`plain_text`]), so that the
-//! strings read here need no check of their own.
+//! control character but line breaks ([`plain_text`]), so that the strings
+//! read here need no check of their own beyond a search for the one line
+//! break that could be inside them ([`FlatReader::breaking_at`]).
 
 use super::json::{append_scalar, Builder, Scalar};
 use crate::spec::Schema;
@@ -34,6 +35,9 @@ pub(super) struct FlatReader {
     unknown: Vec<(usize, usize)>,
     /// The current record's strings that held escapes, unescaped.
     unescaped: Vec<u8>,
+    /// The one control character the chunk's records may hold, outside
+    /// strings (a line break): a string that holds it is declined.
+    line_break: u8,
 }
 
 /// What became of a record.
@@ -92,7 +96,16 @@ impl FlatReader {
             slots: vec![None; schema.len()],
             unknown: Vec::new(),
             unescaped: Vec::new(),
+            line_break: b'\n',
         })
+    }
+
+    /// The reader for a chunk whose only control character, besides what
+    /// [`plain_text`] allows, may be `line_break` (`\n` for NDJSON and
+    /// JSON arrays, `\r` for CRLF NDJSON, whose records hold no `\n`).
+    pub(super) fn breaking_at(mut self, line_break: u8) -> Self {
+        self.line_break = line_break;
+        self
     }
 
     /// Appends `record` (a line, or an array element) to `root`, the
@@ -171,7 +184,7 @@ impl FlatReader {
                     Some(next)
                 }
                 _ => {
-                    let end = string_end(b, i)?;
+                    let end = string_end(b, i, self.line_break)?;
                     let key = &b[i..end];
                     let column = self.names.iter().position(|n| **n == *key);
                     if column.is_none() {
@@ -190,7 +203,7 @@ impl FlatReader {
                 return None;
             }
             i = space(b, i + 1);
-            let (token, end) = value(b, i, &mut self.unescaped)?;
+            let (token, end) = value(b, i, &mut self.unescaped, self.line_break)?;
             if let Some(c) = column {
                 if self.slots[c].replace(token).is_some() {
                     return None;
@@ -214,7 +227,7 @@ impl FlatReader {
 /// through memory was written field by field and read back whole, which
 /// stalled the load on the stores (about 5% of an NDJSON run).
 #[inline(always)]
-fn value(b: &[u8], i: usize, unescaped: &mut Vec<u8>) -> Option<(Token, usize)> {
+fn value(b: &[u8], i: usize, unescaped: &mut Vec<u8>, line_break: u8) -> Option<(Token, usize)> {
     let literal = |word: &[u8], token: Token| {
         let found = b.get(i..i + word.len()).is_some_and(|w| same_bytes(w, word));
         found.then_some((token, i + word.len()))
@@ -222,7 +235,7 @@ fn value(b: &[u8], i: usize, unescaped: &mut Vec<u8>) -> Option<(Token, usize)> 
     match *b.get(i)? {
         b'"' => {
             let before = unescaped.len();
-            let close = string(b, i + 1, unescaped)?;
+            let close = string(b, i + 1, unescaped, line_break)?;
             // An escape always leaves at least the character it stands for.
             let token = if unescaped.len() > before {
                 Token::Unescaped(before, unescaped.len())
@@ -306,11 +319,11 @@ fn float(text: &[u8]) -> Scalar<'static> {
 /// The closing quote of the string whose contents start at `from`.
 /// Escapes of one character are unescaped, with the text around them,
 /// into `unescaped` (which grows only for a string with escapes);
-/// `None` for a `\u` escape (or any other), a raw line feed, or no closing
+/// `None` for a `\u` escape (or any other), a raw line break, or no closing
 /// quote.
 #[inline]
-fn string(b: &[u8], from: usize, unescaped: &mut Vec<u8>) -> Option<usize> {
-    let find = |at: usize| Some(at + memchr::memchr3(b'"', b'\\', b'\n', b.get(at..)?)?);
+fn string(b: &[u8], from: usize, unescaped: &mut Vec<u8>, line_break: u8) -> Option<usize> {
+    let find = |at: usize| Some(at + memchr::memchr3(b'"', b'\\', line_break, b.get(at..)?)?);
     let mut at = find(from)?;
     if b[at] == b'"' {
         return Some(at);
@@ -339,10 +352,10 @@ fn string(b: &[u8], from: usize, unescaped: &mut Vec<u8>) -> Option<usize> {
 }
 
 /// The closing quote of the string whose contents start at `from`; `None`
-/// when an escape or a line feed comes first (or no quote does).
+/// when an escape or a line break comes first (or no quote does).
 #[inline]
-fn string_end(b: &[u8], from: usize) -> Option<usize> {
-    let at = from + memchr::memchr3(b'"', b'\\', b'\n', b.get(from..)?)?;
+fn string_end(b: &[u8], from: usize, line_break: u8) -> Option<usize> {
+    let at = from + memchr::memchr3(b'"', b'\\', line_break, b.get(from..)?)?;
     (b[at] == b'"').then_some(at)
 }
 
@@ -369,14 +382,27 @@ fn space(b: &[u8], mut i: usize) -> usize {
 }
 
 /// Whether a chunk's text may take the fast path: valid UTF-8, with no
-/// control character but the line feed (JSON strings refuse them raw).
-pub(super) fn plain_text(data: &[u8]) -> bool {
+/// control character but line breaks (JSON strings refuse them raw).
+/// `Some(true)` when it holds a CR.
+pub(super) fn plain_text(data: &[u8]) -> Option<bool> {
     // Whole blocks are folded without an early exit, so that the loop is
     // vectorised; the chunk is in cache for the decode that follows.
-    let controls = |block: &[u8]| block.iter().fold(0u8, |acc, &c| acc | u8::from(c < 0x20 && c != b'\n'));
+    let scan = |block: &[u8]| {
+        block.iter().fold((0u8, 0u8), |(other, cr), &c| {
+            (other | u8::from(c < 0x20 && c != b'\n' && c != b'\r'), cr | u8::from(c == b'\r'))
+        })
+    };
+    let (mut other, mut cr) = (0, 0);
     let mut blocks = data.chunks_exact(64);
-    let found = blocks.by_ref().any(|block| controls(block) != 0) || controls(blocks.remainder()) != 0;
-    !found && simdutf8::basic::from_utf8(data).is_ok()
+    for block in blocks.by_ref().chain([&[][..]]) {
+        let (o, c) = scan(block);
+        (other, cr) = (other | o, cr | c);
+        if other != 0 {
+            return None;
+        }
+    }
+    let (o, c) = scan(blocks.remainder());
+    (o == 0 && simdutf8::basic::from_utf8(data).is_ok()).then_some(cr | c != 0)
 }
 
 #[cfg(test)]
@@ -420,6 +446,7 @@ mod tests {
         r#""tab\there\n""#,
         r#""é€""#,
         r#""\q""#,
+        "\"raw\rCR\"",
         r#""2024-05-12""#,
         r#""2024-11-17T06:55:08.631-08:00""#,
         r#""12.50""#,
@@ -501,7 +528,7 @@ mod tests {
         &["1.5", "-0.0", "3", "0.1", "null"],
         &["10.358", "191.8722", "-9.99", "7", "12345678901234.5", r#""2.5""#, "null"],
         &[r#""2.58""#, "12.5", "7", "1234567890.12", "null"],
-        &[r#""abc""#, r#""a\"b\\c""#, r#""é€""#, "5", "true", "2.5", "null"],
+        &[r#""abc""#, r#""a\"b\\c""#, r#""é€""#, "5", "true", "2.5", "null", "\"raw\rCR\""],
         &[r#""x""#, r#""""#, r#""line\nbreak""#],
         &[r#""2024-05-12""#, r#""1970-01-01""#, "null"],
         &[r#""2024-11-17T06:55:08.631-08:00""#, r#""2024-05-12T08:43:19.857Z""#, "null"],
@@ -559,9 +586,11 @@ mod tests {
         for chunk in 0..300 {
             let lines = 1 + rng.below(40);
             let text: String = (0..lines).map(|_| record(&mut rng) + "\n").collect();
-            for policy in [OnError::Fail, OnError::Reject, OnError::Null] {
-                let (fast, general) = (decode(&text, policy, true), decode(&text, policy, false));
-                assert_eq!(fast, general, "chunk {chunk}, {policy:?}:\n{text}");
+            for text in [text.clone(), text.replace('\n', "\r\n")] {
+                for policy in [OnError::Fail, OnError::Reject, OnError::Null] {
+                    let (fast, general) = (decode(&text, policy, true), decode(&text, policy, false));
+                    assert_eq!(fast, general, "chunk {chunk}, {policy:?}:\n{text}");
+                }
             }
         }
     }
@@ -627,10 +656,12 @@ mod tests {
 
     #[test]
     fn only_plain_text_takes_the_fast_path() {
-        assert!(plain_text(b"{\"a\":1}\n{\"a\":2}\n"));
-        assert!(plain_text("{\"a\":\"é\"}\n".repeat(20).as_bytes()));
-        assert!(!plain_text(b"{\"a\":1}\r\n"));
-        assert!(!plain_text(format!("{}{{\"a\":\"\t\"}}\n", "{}\n".repeat(40)).as_bytes()));
-        assert!(!plain_text(b"{\"a\":\"\xff\"}\n"));
+        assert_eq!(plain_text(b"{\"a\":1}\n{\"a\":2}\n"), Some(false));
+        assert_eq!(plain_text("{\"a\":\"é\"}\n".repeat(20).as_bytes()), Some(false));
+        assert_eq!(plain_text(b"{\"a\":1}\r\n"), Some(true));
+        assert_eq!(plain_text(format!("{}{{\"a\":1}}\r\n", "{}\n".repeat(40)).as_bytes()), Some(true));
+        assert_eq!(plain_text(format!("{}{{\"a\":\"\t\"}}\n", "{}\n".repeat(40)).as_bytes()), None);
+        assert_eq!(plain_text(b"{\"a\":\"\x00\"}\n"), None);
+        assert_eq!(plain_text(b"{\"a\":\"\xff\"}\n"), None);
     }
 }

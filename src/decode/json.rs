@@ -144,7 +144,14 @@ impl JsonDecoder {
         // past the record's own.
         let allowed = self.fast_path && self.paths.is_none() && self.options.max_depth >= 2;
         let reader = FlatReader::new(&self.schema, self.options.unknown_fields_are_errors).filter(|_| allowed)?;
-        plain_text(data).then_some(reader)
+        // Records of CRLF NDJSON hold no LF, so a raw CR in a string is
+        // what the fast path looks for there; an array's elements may hold
+        // both, and then the general path reads them.
+        match (plain_text(data)?, self.framing) {
+            (false, _) => Some(reader),
+            (true, Framing::Lines) => Some(reader.breaking_at(b'\r')),
+            (true, Framing::Array) => None,
+        }
     }
 
     /// The builders for a chunk of up to `rows` records.
