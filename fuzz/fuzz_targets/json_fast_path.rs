@@ -4,41 +4,23 @@
 //!
 //! The first byte of the input picks the framing and the policy for bad
 //! records; the rest is one chunk of NDJSON, or of a JSON array's elements
-//! (after the `[`). The schema has a column of every scalar kind, most of
-//! them nullable.
+//! (after the `[`). The schema (`testdata/json_scalars.schema.json`) has a
+//! column of every scalar kind, most of them nullable.
 
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
 use sluicegate::decode::{Framing, JsonDecoder};
-use sluicegate::spec::{parse_type, Column, JsonOptions, OnError, Schema};
+use sluicegate::spec::{JsonOptions, OnError, Schema};
 use sluicegate::split::Chunk;
 
-const COLUMNS: [(&str, &str, bool); 13] = [
-    ("b", "bool", true),
-    ("i8", "int8", true),
-    ("i", "int32", true),
-    ("l", "int64", false),
-    ("u32", "uint32", true),
-    ("u", "uint64", true),
-    ("f", "float32", true),
-    ("d", "float64", true),
-    ("dec", "decimal(12,2)", true),
-    ("s", "string", true),
-    ("s2", "string", false),
-    ("dt", "date32", true),
-    ("ts", "timestamp[ms, tz=UTC]", true),
-];
 
 fuzz_target!(|data: &[u8]| {
     let Some((&pick, text)) = data.split_first() else { return };
     let framing = if pick & 1 == 0 { Framing::Lines } else { Framing::Array };
     let policy = [OnError::Fail, OnError::Reject, OnError::Null][usize::from(pick >> 1) % 3];
     let unknown_fields_are_errors = pick & 0x80 != 0;
-    let schema = Schema::new(
-        COLUMNS.iter().map(|&(n, t, nullable)| Column::new(n, parse_type(t).expect("a known type"), nullable)).collect(),
-    )
-    .expect("a valid schema");
+    let schema = Schema::from_json(include_str!("../../testdata/json_scalars.schema.json")).expect("a valid schema");
     let options = JsonOptions { unknown_fields_are_errors, ..JsonOptions::default() };
     let decode = |fast: bool| {
         let decoder = JsonDecoder::new(&schema, &options, framing)

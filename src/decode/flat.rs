@@ -411,28 +411,13 @@ mod tests {
 
     use super::*;
     use crate::decode::{Framing, JsonDecoder};
-    use crate::spec::{parse_type, Column, JsonOptions, OnError};
+    use crate::spec::{JsonOptions, OnError};
     use crate::split::Chunk;
 
-    /// A column of every kind of scalar, most nullable.
+    /// A column of every kind of scalar, most nullable (shared with the
+    /// fuzz target).
     fn schema() -> Schema {
-        let columns = [
-            ("b", "bool", true),
-            ("i8", "int8", true),
-            ("i", "int32", true),
-            ("l", "int64", false),
-            ("u32", "uint32", true),
-            ("u", "uint64", true),
-            ("f", "float32", true),
-            ("d", "float64", true),
-            ("dec", "decimal(12,2)", true),
-            ("s", "string", true),
-            ("s2", "string", false),
-            ("dt", "date32", true),
-            ("ts", "timestamp[ms, tz=UTC]", true),
-        ];
-        let columns = columns.iter().map(|&(n, t, nullable)| Column::new(n, parse_type(t).unwrap(), nullable));
-        Schema::new(columns.collect()).unwrap()
+        Schema::from_json(include_str!("../../testdata/json_scalars.schema.json")).unwrap()
     }
 
     /// Values as JSON text: the ones this path takes, and ones that are
