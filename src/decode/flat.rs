@@ -18,14 +18,13 @@
 //! read here need no check of their own beyond a search for the one line
 //! break that could be inside them ([`FlatReader::breaking_at`]).
 
-use super::json::{append_scalar, Builder, Scalar};
+use super::json::{append_scalar, same_bytes, Builder, Scalar};
 use crate::spec::Schema;
 
 /// Reads flat records into a schema's top-level scalar columns.
 pub(super) struct FlatReader {
-    /// The columns' names, and whether each may be null.
-    names: Vec<Box<[u8]>>,
-    /// Each name followed by its closing quote, as a record writes it.
+    /// Each column's name followed by its closing quote, as a record
+    /// writes it, and whether the column may be null.
     quoted: Vec<Box<[u8]>>,
     nullable: Vec<bool>,
     unknown_fields_are_errors: bool,
@@ -89,7 +88,6 @@ impl FlatReader {
             return None;
         }
         Some(FlatReader {
-            names: schema.columns.iter().map(|c| c.name.as_bytes().into()).collect(),
             quoted: schema.columns.iter().map(|c| format!("{}\"", c.name).into_bytes().into()).collect(),
             nullable: schema.columns.iter().map(|c| c.nullable).collect(),
             unknown_fields_are_errors,
@@ -186,7 +184,7 @@ impl FlatReader {
                 _ => {
                     let end = string_end(b, i, self.line_break)?;
                     let key = &b[i..end];
-                    let column = self.names.iter().position(|n| **n == *key);
+                    let column = self.quoted.iter().position(|q| q[..q.len() - 1] == *key);
                     if column.is_none() {
                         let seen = self.unknown.iter().any(|&(s, e)| b[s..e] == *key);
                         if self.unknown_fields_are_errors || seen || self.unknown.len() == MAX_UNKNOWN_KEYS {
@@ -359,19 +357,6 @@ fn string_end(b: &[u8], from: usize, line_break: u8) -> Option<usize> {
     (b[at] == b'"').then_some(at)
 }
 
-/// Whether two byte strings of the same length are equal, compared inline:
-/// keys are short, and a call to `memcmp` per key cost more than the
-/// comparison itself.
-#[inline]
-fn same_bytes(a: &[u8], b: &[u8]) -> bool {
-    debug_assert_eq!(a.len(), b.len());
-    let word = |s: &[u8], at: usize| u64::from_le_bytes(s[at..at + 8].try_into().expect("8 bytes"));
-    match a.len() {
-        n @ 0..=7 => (0..n).all(|i| a[i] == b[i]),
-        n => (0..n / 8).all(|w| word(a, w * 8) == word(b, w * 8)) && word(a, n - 8) == word(b, n - 8),
-    }
-}
-
 /// The first byte at or after `i` that is not JSON whitespace.
 #[inline]
 fn space(b: &[u8], mut i: usize) -> usize {
@@ -392,17 +377,17 @@ pub(super) fn plain_text(data: &[u8]) -> Option<bool> {
             (other | u8::from(c < 0x20 && c != b'\n' && c != b'\r'), cr | u8::from(c == b'\r'))
         })
     };
-    let (mut other, mut cr) = (0, 0);
+    let mut cr = 0;
     let mut blocks = data.chunks_exact(64);
-    for block in blocks.by_ref().chain([&[][..]]) {
-        let (o, c) = scan(block);
-        (other, cr) = (other | o, cr | c);
+    for block in blocks.by_ref() {
+        let (other, c) = scan(block);
         if other != 0 {
             return None;
         }
+        cr |= c;
     }
-    let (o, c) = scan(blocks.remainder());
-    (o == 0 && simdutf8::basic::from_utf8(data).is_ok()).then_some(cr | c != 0)
+    let (other, c) = scan(blocks.remainder());
+    (other == 0 && simdutf8::basic::from_utf8(data).is_ok()).then_some(cr | c != 0)
 }
 
 #[cfg(test)]

@@ -142,8 +142,10 @@ impl JsonDecoder {
     fn flat_reader(&self, data: &[u8]) -> Option<FlatReader> {
         // A flat object is one level deep, well within any depth limit
         // past the record's own.
-        let allowed = self.fast_path && self.paths.is_none() && self.options.max_depth >= 2;
-        let reader = FlatReader::new(&self.schema, self.options.unknown_fields_are_errors).filter(|_| allowed)?;
+        if !self.fast_path || self.paths.is_some() || self.options.max_depth < 2 {
+            return None;
+        }
+        let reader = FlatReader::new(&self.schema, self.options.unknown_fields_are_errors)?;
         // Records of CRLF NDJSON hold no LF, so a raw CR in a string is
         // what the fast path looks for there; an array's elements may hold
         // both, and then the general path reads them.
@@ -1028,7 +1030,12 @@ fn append_object(
 /// call to `memcmp` per key cost more than the comparison itself.
 #[inline]
 fn same_key(a: &str, b: &str) -> bool {
-    let (a, b) = (a.as_bytes(), b.as_bytes());
+    same_bytes(a.as_bytes(), b.as_bytes())
+}
+
+/// [`same_key`] on bytes (keys as records write them, literals).
+#[inline]
+pub(super) fn same_bytes(a: &[u8], b: &[u8]) -> bool {
     if a.len() != b.len() {
         return false;
     }
