@@ -37,6 +37,15 @@ pub(super) struct FlatReader {
     /// The one control character the chunk's records may hold, outside
     /// strings (a line break): a string that holds it is declined.
     line_break: u8,
+    /// What compact JSON writes before each column's value when a record
+    /// gives every column, in the schema's order: `{"first":`, then
+    /// `,"next":` ([`FlatReader::read_compact`]).
+    compact: Vec<Box<[u8]>>,
+    /// Whether records are still tried against `compact` first: the
+    /// credit grows with each record that matches and shrinks faster with
+    /// each that does not, so that input written otherwise soon stops
+    /// paying for the try.
+    compact_credit: i32,
 }
 
 /// What became of a record.
@@ -52,7 +61,7 @@ pub(super) enum Flat {
 }
 
 /// A value in the record, by its bytes' range.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 enum Token {
     Null,
     Bool(bool),
@@ -70,6 +79,10 @@ enum Token {
 /// Keys naming no column that one record may give on this path (each is
 /// compared with those before it, to refuse one given twice).
 const MAX_UNKNOWN_KEYS: usize = 16;
+/// The most credit the compact form of a record earns, and what a
+/// record not in that form costs ([`FlatReader::compact_credit`]).
+const COMPACT_CREDIT: i32 = 64;
+const COMPACT_MISS: i32 = 8;
 /// Integers that simd-json reads on its common path, as exact values.
 const MAX_INT_DIGITS: usize = 17;
 /// Digits of a number with a fraction that simd-json reads as the digits'
@@ -95,6 +108,11 @@ impl FlatReader {
             unknown: Vec::new(),
             unescaped: Vec::new(),
             line_break: b'\n',
+            compact: (schema.columns.iter().enumerate())
+                .map(|(i, c)| format!("{}\"{}\":", if i == 0 { '{' } else { ',' }, c.name).into_bytes().into())
+                .collect(),
+            // A record of no columns is `{}`, which the compact form misses.
+            compact_credit: if schema.columns.is_empty() { 0 } else { COMPACT_CREDIT },
         })
     }
 
@@ -160,6 +178,15 @@ impl FlatReader {
         self.slots.fill(None);
         self.unknown.clear();
         self.unescaped.clear();
+        if self.compact_credit > 0 {
+            if self.read_compact(b).is_some() {
+                self.compact_credit = (self.compact_credit + 1).min(COMPACT_CREDIT);
+                return Some(());
+            }
+            self.compact_credit -= COMPACT_MISS;
+            self.slots.fill(None);
+            self.unescaped.clear();
+        }
         let mut i = space(b, 0);
         if *b.get(i)? != b'{' {
             return None;
@@ -215,6 +242,24 @@ impl FlatReader {
                 _ => return None,
             }
         }
+    }
+
+    /// Fills the slots from a record that gives every column once, in the
+    /// schema's order, with no space between keys, colons and values:
+    /// each column's key and what precedes it are one compare with
+    /// `compact`. `None` for any other record, which [`FlatReader::read`]
+    /// then reads key by key (and takes as this would, where this does).
+    fn read_compact(&mut self, b: &[u8]) -> Option<()> {
+        let mut i = space(b, 0);
+        for (slot, key) in self.slots.iter_mut().zip(&self.compact) {
+            if !b.get(i..i + key.len()).is_some_and(|k| same_bytes(k, key)) {
+                return None;
+            }
+            let (token, end) = value(b, i + key.len(), &mut self.unescaped, self.line_break)?;
+            *slot = Some(token);
+            i = end;
+        }
+        (b.get(i) == Some(&b'}') && space(b, i + 1) == b.len()).then_some(())
     }
 }
 
@@ -563,6 +608,59 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn compact_records_read_as_they_do_key_by_key() {
+        let schema = schema();
+        let mut rng = Rng(0x2545_F491_4F6C_DD1D);
+        // Records of the generator, and records that give every column in
+        // order, some with a byte inserted, replaced or cut.
+        let full = |rng: &mut Rng| {
+            let fields: Vec<String> = (0..schema.len())
+                .map(|c| format!("\"{}\":{}", schema.columns[c].name, GOOD[c][rng.below(GOOD[c].len())]))
+                .collect();
+            let mut text = format!("{{{}}}", fields.join(",")).into_bytes();
+            let at = rng.below(text.len() + 1);
+            let bytes = b" x,}{\":\\\n0.";
+            let byte = bytes[rng.below(bytes.len())];
+            match rng.below(6) {
+                0 => text.insert(at, byte),
+                1 if at < text.len() => text[at] = byte,
+                2 => text.truncate(at),
+                _ => {}
+            }
+            text
+        };
+        let mut compact = 0;
+        for i in 0..6000 {
+            let text = if i % 2 == 0 { record(&mut rng).into_bytes() } else { full(&mut rng) };
+            let text = text.as_slice();
+            let shown = String::from_utf8_lossy(text);
+            let mut one = FlatReader::new(&schema, false).unwrap();
+            let mut by_key = FlatReader::new(&schema, false).unwrap();
+            by_key.compact_credit = 0;
+            let read = one.read(text);
+            assert_eq!(read, by_key.read(text), "{shown}");
+            if read.is_some() {
+                assert_eq!((&one.slots, &one.unescaped), (&by_key.slots, &by_key.unescaped), "{shown}");
+            }
+            compact += usize::from(one.read_compact(text).is_some());
+        }
+        assert!(compact > 1000, "only {compact} records were compact");
+    }
+
+    #[test]
+    fn records_written_otherwise_soon_stop_trying_the_compact_form() {
+        let schema = schema();
+        let mut reader = FlatReader::new(&schema, false).unwrap();
+        let spaced = br#"{ "l": 1, "s2": "x" }"#;
+        for _ in 0..COMPACT_CREDIT / COMPACT_MISS {
+            assert!(reader.read(spaced).is_some());
+        }
+        assert!(reader.compact_credit <= 0);
+        assert!(reader.read(spaced).is_some());
+        assert_eq!(reader.slots[schema.columns.iter().position(|c| c.name == "l").unwrap()], Some(Token::Int(7, 8)));
     }
 
     #[test]
