@@ -14,7 +14,6 @@ use sluicegate::decode::{Framing, JsonDecoder};
 use sluicegate::spec::{JsonOptions, OnError, Schema};
 use sluicegate::split::Chunk;
 
-
 fuzz_target!(|data: &[u8]| {
     let Some((&pick, text)) = data.split_first() else { return };
     let framing = if pick & 1 == 0 { Framing::Lines } else { Framing::Array };
